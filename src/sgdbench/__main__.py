@@ -1,0 +1,5 @@
+import sys
+
+from sgdbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,173 @@
+"""``python -m sgdbench``: run the chapter's experiments and write their evidence to results/."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import torch
+
+import sgdbench
+from sgdbench._output import staged_output, write_json
+from sgdbench.data import two_moons
+from sgdbench.experiments import GD, SGD_32, first_epoch_reaching, run_many
+from sgdbench.training import SEED_LR, SEED_MOMENTUM, History
+
+TARGET_ACC = 0.95
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, but got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            hi = "" if maximum is None else f" and ≤ {maximum}"
+            raise argparse.ArgumentTypeError(f"must be ≥ {minimum}{hi}, but got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _summary(runs: dict[str, list[History]], epochs: int) -> str:
+    def span(xs: Sequence[float], fmt: str) -> str:
+        return f"{statistics.fmean(xs):{fmt}} [{min(xs):{fmt}}, {max(xs):{fmt}}]"
+
+    rows = [
+        f"{'method':<8} {'final test acc mean [min, max]':<32} "
+        f"{'final test loss mean [min, max]':<34} {'epoch to 95% test acc':<22} s/epoch"
+    ]
+    for name, hs in runs.items():
+        reached = [first_epoch_reaching(h.test_acc, TARGET_ACC) for h in hs]
+        hit = [e for e in reached if e is not None]
+        to_target = (
+            f"median {statistics.median(hit):g} ({len(hit)}/{len(hs)} runs)"
+            if hit
+            else f"not within {epochs}"
+        )
+        sec = statistics.median(s for h in hs for s in h.epoch_seconds)
+        rows.append(
+            f"{name:<8} {span([h.test_acc[-1] for h in hs], '.3f'):<32} "
+            f"{span([h.test_loss[-1] for h in hs], '.4f'):<34} {to_target:<22} {sec * 1e3:.2f} ms"
+        )
+    return "\n".join(rows)
+
+
+def reproduce(args: argparse.Namespace) -> int:
+    """SGD-32 vs GD from ``--seeds`` seeds: JSON, timings and the chapter's two figures."""
+    from sgdbench import plots
+
+    seeds = list(range(args.seeds))
+    with staged_output(args.out) as stage:
+        split = two_moons()
+        _progress(f"reproduce: {len(seeds)} seed(s) × SGD-32, GD × {args.epochs} epochs")
+        start = time.perf_counter()
+        runs = run_many([SGD_32, GD], seeds, split, epochs=args.epochs, progress=_progress)
+        config = {
+            "data": "two_moons(n_samples=1000, noise=0.2, test_size=0.2, random_state=42)",
+            "model": "mlp(2, (16,), 2)",
+            "optimizer": {"name": "torch.optim.SGD", "lr": SEED_LR, "momentum": SEED_MOMENTUM},
+            "methods": {m.name: {"batch_size": m.batch_size or "n", "shuffle": m.shuffle}
+                        for m in (SGD_32, GD)},
+            "epochs": args.epochs,
+            "seeds": seeds,
+        }
+        write_json(
+            stage / "reproduce.json",
+            {
+                "sgdbench": sgdbench.__version__,
+                "torch": torch.__version__,
+                "config": config,
+                "runs": {
+                    name: [{"seed": s, **h.metrics()} for s, h in zip(seeds, hs, strict=True)]
+                    for name, hs in runs.items()
+                },
+            },
+        )
+        write_json(
+            stage / "reproduce_timings.json",
+            {
+                "note": "wall seconds of each epoch's training pass; varies between runs",
+                "machine": platform.platform(),
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "epoch_seconds": {
+                    name: {str(s): h.epoch_seconds for s, h in zip(seeds, hs, strict=True)}
+                    for name, hs in runs.items()
+                },
+            },
+        )
+        label = f"{len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}"
+        plots.save(
+            plots.plot_history(runs[SGD_32.name], f"SGD, batch 32, shuffled ({label})"),
+            stage / "reproduce_sgd.png",
+        )
+        plots.save(
+            plots.plot_comparison(runs, f"SGD-32 vs GD ({label})"),
+            stage / "reproduce_sgd_vs_gd.png",
+        )
+        print(_summary(runs, args.epochs))
+        _progress(f"reproduce: {time.perf_counter() - start:.1f} s; wrote {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m sgdbench",
+        description="sgdbench: the chapter's SGD, weight decay and dropout, run and measured.",
+    )
+    parser.add_argument("--version", action="version", version=sgdbench.__version__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    rep = sub.add_parser(
+        "reproduce",
+        help="the chapter's SGD-32 vs GD experiment on two moons: JSON and figures",
+        description=(
+            "Train the chapter's 2-16-2 network with SGD (batch 32, shuffled) and with full-batch "
+            "gradient descent from seeds 0..N-1, write reproduce.json (metrics, byte-identical "
+            "across runs), reproduce_timings.json and two PNG figures into --out, and print a "
+            "summary. Files already in --out are replaced only if the whole run succeeds."
+        ),
+    )
+    rep.add_argument("--epochs", type=_int_at_least(1, 100_000), default=100,
+                     help="epochs per run, 1..100000 (default: 100, as the chapter)")
+    rep.add_argument("--seeds", type=_int_at_least(1, 1000), default=1,
+                     help="number of seeds, 1..1000; seeds 0..N-1 are run (default: 1)")
+    rep.add_argument("--out", type=Path, default=Path("results"),
+                     help="folder to write into; created if missing (default: results/)")
+    rep.set_defaults(func=reproduce)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except OSError as e:
+        detail = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e)
+        print(f"{parser.prog} {args.command}: error: cannot write --out: {detail}",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{parser.prog} {args.command}: interrupted; --out left as it was", file=sys.stderr)
+        return 130
+    return code
