@@ -86,8 +86,10 @@ def reproduce(args: argparse.Namespace) -> int:
             "data": "two_moons(n_samples=1000, noise=0.2, test_size=0.2, random_state=42)",
             "model": "mlp(2, (16,), 2)",
             "optimizer": {"name": "torch.optim.SGD", "lr": SEED_LR, "momentum": SEED_MOMENTUM},
-            "methods": {m.name: {"batch_size": m.batch_size or "n", "shuffle": m.shuffle}
-                        for m in (SGD_32, GD)},
+            "methods": {
+                m.name: {"batch_size": m.batch_size or "n", "shuffle": m.shuffle}
+                for m in (SGD_32, GD)
+            },
             "epochs": args.epochs,
             "seeds": seeds,
         }
@@ -147,12 +149,24 @@ def build_parser() -> argparse.ArgumentParser:
             "summary. Files already in --out are replaced only if the whole run succeeds."
         ),
     )
-    rep.add_argument("--epochs", type=_int_at_least(1, 100_000), default=100,
-                     help="epochs per run, 1..100000 (default: 100, as the chapter)")
-    rep.add_argument("--seeds", type=_int_at_least(1, 1000), default=1,
-                     help="number of seeds, 1..1000; seeds 0..N-1 are run (default: 1)")
-    rep.add_argument("--out", type=Path, default=Path("results"),
-                     help="folder to write into; created if missing (default: results/)")
+    rep.add_argument(
+        "--epochs",
+        type=_int_at_least(1, 100_000),
+        default=100,
+        help="epochs per run, 1..100000 (default: 100, as the chapter)",
+    )
+    rep.add_argument(
+        "--seeds",
+        type=_int_at_least(1, 1000),
+        default=1,
+        help="number of seeds, 1..1000; seeds 0..N-1 are run (default: 1)",
+    )
+    rep.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="folder to write into; created if missing (default: results/)",
+    )
     rep.set_defaults(func=reproduce)
     return parser
 
@@ -164,8 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except OSError as e:
         detail = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e)
-        print(f"{parser.prog} {args.command}: error: cannot write --out: {detail}",
-              file=sys.stderr)
+        print(f"{parser.prog} {args.command}: error: cannot write --out: {detail}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{parser.prog} {args.command}: interrupted; --out left as it was", file=sys.stderr)

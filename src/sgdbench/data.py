@@ -32,7 +32,9 @@ class Split:
 
     def to(self, device: torch.device | str) -> Split:
         """The same split with every tensor on ``device``."""
-        return Split(*(t.to(device) for t in (self.X_train, self.y_train, self.X_test, self.y_test)))
+        return Split(
+            *(t.to(device) for t in (self.X_train, self.y_train, self.X_test, self.y_test))
+        )
 
     @property
     def device(self) -> torch.device:

@@ -18,12 +18,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display is assumed (CI, servers)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from sgdbench.training import History  # noqa: E402
+from sgdbench.training import History
 
 __all__ = ["plot_comparison", "plot_history", "save"]
 
@@ -71,6 +71,8 @@ def plot_comparison(groups: Mapping[str, History | Sequence[History]], title: st
         ax.set_ylabel(ylabel)
         ax.legend()
         ax.grid(True)
+    if any(len(_as_list(runs)) > 1 for runs in groups.values()):
+        title = f"{title} — line: mean over seeds, band: min to max".lstrip(" —")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -1,4 +1,4 @@
-"""The chapter's training loop, ``train_test``, generalised (section "Training with SGD in Pytorch").
+"""The chapter's training loop, ``train_test``, generalised ("Training with SGD in Pytorch").
 
 The seed trains for 100 epochs with ``optim.SGD(lr=0.1, momentum=0.9)`` and cross-entropy, and
 after every epoch evaluates the full train and test sets in ``eval()`` mode under
@@ -10,7 +10,7 @@ times, and times each epoch's training pass.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -85,7 +85,7 @@ def train_test(
             f"`optimizer` must be a torch.optim.Optimizer or None, but got "
             f"{type(optimizer).__name__}"
         )
-    if hasattr(train_batches, "__len__") and len(train_batches) == 0:
+    if isinstance(train_batches, Sized) and len(train_batches) == 0:
         raise ValueError("`train_batches` has no batches (is drop_last on with n < batch_size?)")
     device = _device_of(model)
     if device is not None and device != split.device:
