@@ -46,9 +46,18 @@ def _kept_scales(p: float, dtype: torch.dtype) -> list[torch.Tensor]:
     ]
 
 
+EXPECTATION_GIVEN = {
+    "data": st.data(),
+    "p": probabilities,
+    "dtype": dtypes,
+    "shape": small_shapes,
+    "seed": seeds,
+}
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("impl", DROPOUT_PARAMS)
-@given(data=st.data(), p=probabilities, dtype=dtypes, shape=small_shapes, seed=seeds)
+@given(**EXPECTATION_GIVEN)
 def test_dropout_preserves_expectation(
     impl: DropoutFn, device: str, data: st.DataObject, p: float, dtype: str, shape: tuple, seed: int
 ) -> None:
@@ -86,11 +95,18 @@ def test_dropout_preserves_expectation(
 
 
 law_probabilities = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 0.999))
+LAW_GIVEN = {
+    "data": st.data(),
+    "p": law_probabilities,
+    "dtype": dtypes,
+    "shape": shapes,
+    "seed": seeds,
+}
 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("impl", DROPOUT_PARAMS)
-@given(data=st.data(), p=law_probabilities, dtype=dtypes, shape=shapes, seed=seeds)
+@given(**LAW_GIVEN)
 def test_dropout_law(
     impl: DropoutFn, device: str, data: st.DataObject, p: float, dtype: str, shape: tuple, seed: int
 ) -> None:
@@ -143,7 +159,7 @@ def test_dropout_keeps_a_binomial_fraction(impl: DropoutFn, device: str, p: floa
     n = 20_000
     torch.manual_seed(seed)
     kept = (impl(torch.ones(n, device=device), p) != 0).double().mean().item()
-    t = bernstein_halfwidth(n, p * (1 - p), max(p, 1 - p), FALSE_ALARM) if 0 < p else 0.0
+    t = bernstein_halfwidth(n, p * (1 - p), max(p, 1 - p), FALSE_ALARM) if p > 0 else 0.0
     assert abs(kept - (1 - p)) <= t, (
         f"kept fraction {kept:.5f}, but should be 1 − p = {1 - p:.5f} ± {t:.4f} "
         f"(false-alarm bound {FALSE_ALARM}) [{impl.__name__}(ones({n}), p={p}), {device}]"
