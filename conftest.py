@@ -7,6 +7,7 @@ import os
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
+from properties._support import DEVICES
 
 # Hypothesis profiles, registered once. ``dev`` is the default, ``ci`` is picked when CI is set,
 # and any can be chosen with --hypothesis-profile=NAME (``nox -s tests -- --hypothesis-profile
@@ -24,20 +25,6 @@ settings.register_profile(
     "thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
-
-NO_CUDA = "no CUDA device on this machine (CI has none); run on a GPU machine to check it"
-
-DEVICES = [
-    pytest.param("cpu", id="cpu"),
-    pytest.param(
-        "cuda",
-        id="cuda",
-        marks=[
-            pytest.mark.cuda,
-            pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA),
-        ],
-    ),
-]
 
 
 @pytest.fixture(params=DEVICES)

@@ -61,3 +61,37 @@ def reproduce(session: nox.Session) -> None:
     _install(session)
     args = session.posargs or ["--seeds", "10"]
     session.run("python", "-m", "sgdbench", "reproduce", *args)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks → results/: BENCHMARKS.md, plot, JSON (-- --full | --compare | --save-baseline)."""
+    _install(session, "bench")
+    flags = set(session.posargs)
+    unknown = flags - {"--full", "--compare", "--save-baseline"}
+    if unknown:
+        session.error(
+            f"unknown bench flag(s) {sorted(unknown)}: use --full, --compare, --save-baseline"
+        )
+    run_json = Path(session.create_tmp()) / "run.json"
+    run_json.unlink(missing_ok=True)
+    session.run(
+        "pytest",
+        "benchmarks",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--benchmark-json={run_json}",
+        "--benchmark-columns=median,iqr,rounds",
+        *(["--full"] if "--full" in flags else []),
+    )
+    session.run(
+        "python",
+        "-m",
+        "sgdbench",
+        "bench-report",
+        str(run_json),
+        "--out",
+        "results",
+        *sorted(flags & {"--compare", "--save-baseline"}),
+    )

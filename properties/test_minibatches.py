@@ -58,7 +58,8 @@ def test_full_batch_sgd_is_gradient_descent(
     Without shuffling the batch is D itself and the step is bitwise the hand-computed one
     (θ − ηg formed as ``add(g, alpha=−η)``, one rounding, as every SGD update is). With
     shuffling the batch is D reordered, and the mean loss sums in another order: equal within
-    float64 rounding (rtol 1e-12: n ≤ 100 terms of ≈1e-16 relative error each).
+    float64 rounding (rtol 1e-12: n ≤ 100 terms of ≈1e-16 relative error each; atol 1e-13
+    for parameters that cancel to ≈0, where the error is ≈1e-16 of ηg, |ηg| ≲ 10).
     """
     torch.manual_seed(seed)
     X, y = torch.randn(n, 2, dtype=torch.float64), torch.randint(0, 2, (n,))
@@ -81,7 +82,7 @@ def test_full_batch_sgd_is_gradient_descent(
         ):
             expected = p_gd.add(g, alpha=-lr)  # θ − ηg, rounded as SGD's update rounds it
             if shuffle:
-                assert_close(f"param {i}", p, expected, 1e-12, 1e-15, "shuffled full batch vs GD")
+                assert_close(f"param {i}", p, expected, 1e-12, 1e-13, "shuffled full batch vs GD")
             else:
                 assert_equal(f"param {i}", p, expected, "full batch vs GD")
 

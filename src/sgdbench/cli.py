@@ -132,6 +132,61 @@ def reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_report(args: argparse.Namespace) -> int:
+    """pytest-benchmark JSON → BENCHMARKS.md, plot, stored JSON; with --compare, the gate."""
+    import shutil
+
+    from sgdbench import benchreport
+
+    try:
+        run = benchreport.load(args.run)
+    except (OSError, ValueError) as e:
+        print(f"python -m sgdbench bench-report: error: {e}", file=sys.stderr)
+        return 2
+    label = benchreport.run_label(run)
+    store = Path(args.out) / "benchmarks"
+    gate_rows = None
+    if args.compare:
+        baseline_path = args.baseline or store / f"{label}-baseline.json"
+        try:
+            passed, gate_rows = benchreport.gate(
+                run, benchreport.load(baseline_path), args.threshold
+            )
+        except (OSError, ValueError) as e:
+            print(f"python -m sgdbench bench-report: error: baseline: {e}", file=sys.stderr)
+            return 2
+        print("\n".join(gate_rows))
+        if not passed:
+            print(
+                f"regression gate: a tracked ratio worsened by more than {args.threshold:.0%} "
+                f"against {baseline_path}; {args.out} left as it was",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"regression gate: passed against {baseline_path}", file=sys.stderr)
+    with staged_output(args.out) as stage:
+        (stage / "BENCHMARKS.md").write_text(
+            benchreport.render(run, stage, gate_rows), encoding="utf-8"
+        )
+    store.mkdir(exist_ok=True)
+    with staged_output(store) as stage:
+        shutil.copyfile(args.run, stage / f"{label}-latest.json")
+        if args.save_baseline:
+            shutil.copyfile(args.run, stage / f"{label}-baseline.json")
+    print(f"bench-report: wrote {Path(args.out) / 'BENCHMARKS.md'}", file=sys.stderr)
+    return 0
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, but got {text!r}") from None
+    if not 0 < value < 10:
+        raise argparse.ArgumentTypeError(f"must be in (0, 10), but got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m sgdbench",
@@ -168,6 +223,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder to write into; created if missing (default: results/)",
     )
     rep.set_defaults(func=reproduce)
+
+    br = sub.add_parser(
+        "bench-report",
+        help="turn a benchmark run (pytest-benchmark JSON) into results/BENCHMARKS.md and a plot",
+        description=(
+            "Read RUN (written by `pytest benchmarks --benchmark-json RUN`, as `nox -s bench` "
+            "does), write BENCHMARKS.md and bench_batch_size.png into --out and copy RUN to "
+            "--out/benchmarks/LABEL-latest.json (LABEL: cpu, or the GPU's name). With --compare, "
+            "first gate the run's tracked same-run ratios against the baseline: exit 1, and "
+            "write nothing, if one worsened by more than --threshold."
+        ),
+    )
+    br.add_argument("run", type=Path, help="pytest-benchmark JSON of sgdbench's benchmarks/")
+    br.add_argument("--out", type=Path, default=Path("results"), help="(default: results/)")
+    br.add_argument("--compare", action="store_true", help="gate against the baseline first")
+    br.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="baseline JSON (default: OUT/benchmarks/LABEL-baseline.json)",
+    )
+    br.add_argument(
+        "--threshold",
+        type=_fraction,
+        default=0.15,
+        help="relative worsening of a tracked ratio that fails the gate (default: 0.15)",
+    )
+    br.add_argument(
+        "--save-baseline",
+        action="store_true",
+        help="also store RUN as OUT/benchmarks/LABEL-baseline.json",
+    )
+    br.set_defaults(func=bench_report)
     return parser
 
 

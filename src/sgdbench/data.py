@@ -10,6 +10,8 @@ batches, bit for bit, in the same order, and draws the same random numbers.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +21,18 @@ from torch import Tensor
 from sgdbench._checks import check_int, check_range
 
 __all__ = ["Batches", "Split", "two_moons"]
+
+# For checking the benchmark regression gate only: SGDBENCH_INJECT_SLOWDOWN_US=50 makes every
+# batch Batches yields cost 50 µs more (a busy wait). Read once, at import; 0 adds nothing.
+_SLOWDOWN_S = float(os.environ.get("SGDBENCH_INJECT_SLOWDOWN_US", "0")) * 1e-6
+
+
+def _slowed(batches: Iterator[tuple[Tensor, Tensor]]) -> Iterator[tuple[Tensor, Tensor]]:
+    for batch in batches:
+        end = time.perf_counter() + _SLOWDOWN_S
+        while time.perf_counter() < end:
+            pass
+        yield batch
 
 
 @dataclass(frozen=True)
@@ -150,7 +164,7 @@ class Batches:
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         # (1) DataLoader draws its base seed when the iterator is created, not at first batch.
         torch.empty((), dtype=torch.int64).random_(generator=self.generator)
-        return self._epoch()
+        return _slowed(self._epoch()) if _SLOWDOWN_S else self._epoch()
 
     def _epoch(self) -> Iterator[tuple[Tensor, Tensor]]:
         X, y = self.X, self.y

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from sgdbench._checks import check_int
 from sgdbench.data import Split
 
-__all__ = ["History", "train_test"]
+__all__ = ["History", "train_epoch", "train_test"]
 
 # The seed's optimizer: "optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)".
 SEED_LR = 0.1
@@ -99,13 +99,8 @@ def train_test(
     history = History()
     columns = (history.train_acc, history.test_acc, history.train_loss, history.test_loss)
     for _epoch in range(epochs):
-        model.train()
         start = time.perf_counter()
-        for batch_X, batch_y in train_batches:
-            optimizer.zero_grad()
-            loss = criterion(model(batch_X), batch_y)  # forward
-            loss.backward()  # backward
-            optimizer.step()  # update
+        train_epoch(model, train_batches, optimizer, criterion)
         if sync is not None:
             sync(split.device)
         history.epoch_seconds.append(time.perf_counter() - start)
@@ -117,6 +112,24 @@ def train_test(
         for column, value in zip(columns, values, strict=True):
             column.append(value)
     return history
+
+
+def train_epoch(
+    model: nn.Module,
+    train_batches: Iterable[tuple[Tensor, Tensor]],
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+) -> None:
+    """One pass of Algorithm 11's inner loop: "for each batch B: θ ← θ − η∇L(B, θ)".
+
+    The hot path: nothing here but the seed's five calls per batch.
+    """
+    model.train()
+    for batch_X, batch_y in train_batches:
+        optimizer.zero_grad()
+        loss = criterion(model(batch_X), batch_y)  # forward
+        loss.backward()  # backward
+        optimizer.step()  # update
 
 
 def _evaluate(model: nn.Module, criterion: nn.Module, split: Split) -> list[Tensor]:

@@ -1,0 +1,86 @@
+"""Seeded training and iteration cases for the benchmarks, built outside any timed call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from sgdbench.data import Batches, Split, two_moons
+from sgdbench.models import mlp
+from sgdbench.training import SEED_LR, SEED_MOMENTUM, train_epoch
+
+PIPELINES = ("DataLoader", "Batches")
+
+
+def moons(n_train: int, device: str) -> Split:
+    """Two moons with ``n_train`` training points (the seed's 800 when n_train = 800)."""
+    return two_moons(n_samples=n_train * 5 // 4).to(device)
+
+
+def batches(
+    split: Split, batch_size: int, shuffle: bool, pipeline: str, seed: int
+) -> Iterable[tuple[Tensor, Tensor]]:
+    """The seed's DataLoader, or Batches, drawing shuffles from their own seeded generator.
+
+    On CUDA the DataLoader reads the CPU tensors and each batch is moved to the device, as a
+    user of the seed's code would do; Batches works on the device tensors directly.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    X, y = split.X_train, split.y_train
+    if pipeline == "Batches":
+        return Batches(X, y, batch_size, shuffle=shuffle, generator=gen)
+    loader = DataLoader(
+        TensorDataset(X.cpu(), y.cpu()), batch_size=batch_size, shuffle=shuffle, generator=gen
+    )
+    if X.device.type == "cpu":
+        return loader
+    device = X.device
+    return _Moved(loader, device)
+
+
+class _Moved:
+    def __init__(self, loader: DataLoader, device: torch.device) -> None:
+        self.loader, self.device = loader, device
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for xb, yb in self.loader:
+            yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+
+
+def training(
+    split: Split,
+    batch_size: int,
+    shuffle: bool,
+    pipeline: str,
+    *,
+    seed: int = 0,
+    optimizer: type[torch.optim.Optimizer] = torch.optim.SGD,
+) -> tuple[Callable[[], None], nn.Module]:
+    """One epoch of the seed's training (its model, optimizer and loss) as a callable."""
+    torch.manual_seed(seed)
+    model = mlp().to(split.device)
+    opt = optimizer(model.parameters(), lr=SEED_LR, momentum=SEED_MOMENTUM)
+    criterion = nn.CrossEntropyLoss()
+    data = batches(split, batch_size, shuffle, pipeline, seed)
+
+    def epoch() -> None:
+        train_epoch(model, data, opt, criterion)
+
+    return epoch, model
+
+
+def iteration(data: Iterable[tuple[Tensor, Tensor]]) -> Callable[[], None]:
+    """One epoch of batches and nothing else."""
+
+    def epoch() -> None:
+        for _ in data:
+            pass
+
+    return epoch
+
+
+def same_parameters(a: nn.Module, b: nn.Module) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
