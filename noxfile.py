@@ -65,7 +65,7 @@ def reproduce(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks → results/: BENCHMARKS.md, plot, JSON (-- --full | --compare | --save-baseline)."""
+    """Benchmarks into results/ (BENCHMARKS.md, plot, JSON); --full, --compare, --save-baseline."""
     _install(session, "bench")
     flags = set(session.posargs)
     unknown = flags - {"--full", "--compare", "--save-baseline"}
