@@ -9,6 +9,7 @@ network, ``torch.optim.SGD(lr=0.1, momentum=0.9)``, cross-entropy, 100 epochs, a
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ def roughness(values: Sequence[float], start: int = 10) -> float:
     is what "noisy progress" means (a steadily falling GD loss has large |Δ| but no noise).
     """
     v = values[start - 1 :]
-    total = sum(abs(b - a) for a, b in zip(v, v[1:], strict=False))
+    total = sum(abs(b - a) for a, b in itertools.pairwise(v))
     return total - abs(v[-1] - v[0])
 
 
@@ -150,7 +151,7 @@ def claim_noisier(runs: dict[str, list[History]]) -> Claim:
 
 
 def _weight_norm(model: nn.Module) -> float:
-    return float(torch.sqrt(sum((p.detach() ** 2).sum() for p in model.parameters())))
+    return float(torch.cat([p.detach().flatten() for p in model.parameters()]).norm())
 
 
 def claim_weight_decay(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import matplotlib.pyplot as plt
-
-from sgdbench import plots  # noqa: F401  (selects the Agg backend)
+from sgdbench import plots  # first: it selects matplotlib's Agg backend
 from sgdbench.claims import Claim
 
 __all__ = ["figures", "render"]
@@ -36,7 +35,7 @@ def render(claims: Sequence[Claim], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _errorbar(ax: plt.Axes, xs: Sequence[float], cols: Sequence[Sequence[float]], label: str):  # type: ignore[no-untyped-def]
+def _errorbar(ax: Any, xs: Sequence[float], cols: Sequence[Sequence[float]], label: str):  # type: ignore[no-untyped-def]
     means = [statistics.fmean(c) for c in cols]
     lo = [m - min(c) for m, c in zip(means, cols, strict=True)]
     hi = [max(c) - m for m, c in zip(means, cols, strict=True)]
@@ -45,6 +44,8 @@ def _errorbar(ax: plt.Axes, xs: Sequence[float], cols: Sequence[Sequence[float]]
 
 def figures(by_key: dict[str, Claim], out: Path) -> None:
     """claims_weight_decay.png, claims_dropout.png, claims_batch_size.png (mean, min–max bars)."""
+    import matplotlib.pyplot as plt
+
     sweep = by_key["weight-decay"].data["sweep"]
     lams = list(sweep)
     xs = list(range(len(lams)))
