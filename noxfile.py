@@ -95,3 +95,11 @@ def bench(session: nox.Session) -> None:
         "results",
         *sorted(flags & {"--compare", "--save-baseline"}),
     )
+
+
+@nox.session
+def claims(session: nox.Session) -> None:
+    """The chapter's claims over 10 seeds → results/CLAIMS.md (args go to the CLI)."""
+    _install(session)
+    args = session.posargs or ["--seeds", "10"]
+    session.run("python", "-m", "sgdbench", "claims", *args)

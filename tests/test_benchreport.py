@@ -102,6 +102,14 @@ def test_gate_passes_unchanged_and_flags_a_planted_slowdown() -> None:
     assert passed  # within the threshold
 
 
+def test_gate_uses_each_ratios_own_threshold_by_default() -> None:
+    # +18 %: beyond SGD-32 Batches / DataLoader's 15 %, within SGD-32 / GD's 22 %
+    passed, rows = benchreport.gate(_run(scale={"SGD-32 Batches": 1.18}), _run())
+    assert not passed
+    flagged = [r for r in rows if "REGRESSION" in r]
+    assert len(flagged) == 1 and "SGD-32 Batches / SGD-32 DataLoader" in flagged[0]
+
+
 def test_gate_with_nothing_in_common_is_an_error() -> None:
     empty = _run()
     empty["benchmarks"] = []

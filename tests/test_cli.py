@@ -119,3 +119,34 @@ def test_module_entry_point_help() -> None:
         check=False,
     )
     assert res.returncode == 2 and res.stderr.count("\n") == 1
+
+
+def test_claims_writes_its_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "claims"
+    assert cli.main(["claims", "--seeds", "1", "--epochs", "2", "--out", str(out)]) == 0
+    assert set(_files(out)) == {
+        "CLAIMS.md",
+        "claims.json",
+        "claims_weight_decay.png",
+        "claims_dropout.png",
+        "claims_batch_size.png",
+    }
+    data = json.loads((out / "claims.json").read_text())
+    assert [c["key"] for c in data["claims"]] == [
+        "sgd-faster",
+        "test-above-train",
+        "noisier",
+        "weight-decay",
+        "dropout-eval",
+        "dropout-gap",
+        "sharp-flat",
+    ]
+    assert "| 7 |" in (out / "CLAIMS.md").read_text()
+    assert "sharp-flat" in capsys.readouterr().out
+
+
+def test_claims_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["claims", "--seeds", "0"])
+    assert exc.value.code == 2
+    assert "argument --seeds: must be ≥ 1 and ≤ 1000, but got 0" in capsys.readouterr().err

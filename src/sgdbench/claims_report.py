@@ -35,11 +35,21 @@ def render(claims: Sequence[Claim], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _errorbar(ax: Any, xs: Sequence[float], cols: Sequence[Sequence[float]], label: str):  # type: ignore[no-untyped-def]
+def _errorbar(  # type: ignore[no-untyped-def]
+    ax: Any, xs: Sequence[float], cols: Sequence[Sequence[float]], label: str, line: bool = True
+):
     means = [statistics.fmean(c) for c in cols]
     lo = [m - min(c) for m, c in zip(means, cols, strict=True)]
     hi = [max(c) - m for m, c in zip(means, cols, strict=True)]
-    ax.errorbar(xs, means, yerr=[lo, hi], marker="o", capsize=3, label=label)
+    ax.errorbar(
+        xs,
+        means,
+        yerr=[lo, hi],
+        marker="o",
+        capsize=3,
+        label=label,
+        linestyle="-" if line else "none",
+    )
 
 
 def figures(by_key: dict[str, Claim], out: Path) -> None:
@@ -74,7 +84,8 @@ def figures(by_key: dict[str, Claim], out: Path) -> None:
         ),
         strict=True,
     ):
-        _errorbar(ax, list(range(len(gaps))), [g[key] for g in gaps.values()], title)
+        _errorbar(ax, list(range(len(gaps))), [g[key] for g in gaps.values()], title, line=False)
+        ax.set_xlim(-0.5, len(gaps) - 0.5)
         ax.set_xticks(list(range(len(gaps))), list(gaps))
         ax.set_title(f"Dropout: {title}")
         ax.grid(True, alpha=0.3)

@@ -158,8 +158,8 @@ def bench_report(args: argparse.Namespace) -> int:
         print("\n".join(gate_rows))
         if not passed:
             print(
-                f"regression gate: a tracked ratio worsened by more than {args.threshold:.0%} "
-                f"against {baseline_path}; {args.out} left as it was",
+                f"regression gate: a tracked ratio worsened beyond its threshold against "
+                f"{baseline_path}; {args.out} left as it was",
                 file=sys.stderr,
             )
             return 1
@@ -240,6 +240,28 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _run_options(parser: argparse.ArgumentParser, default_seeds: int) -> None:
+    """--epochs, --seeds, --out: what every experiment subcommand takes."""
+    parser.add_argument(
+        "--epochs",
+        type=_int_at_least(1, 100_000),
+        default=100,
+        help="epochs per run, 1..100000 (default: 100, as the chapter)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=_int_at_least(1, 1000),
+        default=default_seeds,
+        help=f"number of seeds, 1..1000; seeds 0..N-1 are run (default: {default_seeds})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="folder to write into; created if missing (default: results/)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m sgdbench",
@@ -257,24 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
             "summary. Files already in --out are replaced only if the whole run succeeds."
         ),
     )
-    rep.add_argument(
-        "--epochs",
-        type=_int_at_least(1, 100_000),
-        default=100,
-        help="epochs per run, 1..100000 (default: 100, as the chapter)",
-    )
-    rep.add_argument(
-        "--seeds",
-        type=_int_at_least(1, 1000),
-        default=1,
-        help="number of seeds, 1..1000; seeds 0..N-1 are run (default: 1)",
-    )
-    rep.add_argument(
-        "--out",
-        type=Path,
-        default=Path("results"),
-        help="folder to write into; created if missing (default: results/)",
-    )
+    _run_options(rep, default_seeds=1)
     rep.set_defaults(func=reproduce)
 
     cl = sub.add_parser(
@@ -287,19 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
             "are replaced only if the whole run succeeds."
         ),
     )
-    cl.add_argument(
-        "--seeds",
-        type=_int_at_least(1, 1000),
-        default=10,
-        help="number of seeds, 1..1000 (default: 10)",
-    )
-    cl.add_argument(
-        "--epochs",
-        type=_int_at_least(1, 100_000),
-        default=100,
-        help="epochs per run (default: 100, as the chapter)",
-    )
-    cl.add_argument("--out", type=Path, default=Path("results"), help="(default: results/)")
+    _run_options(cl, default_seeds=10)
     cl.set_defaults(func=claims)
 
     br = sub.add_parser(
@@ -310,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
             "does), write BENCHMARKS.md and bench_batch_size.png into --out and copy RUN to "
             "--out/benchmarks/LABEL-latest.json (LABEL: cpu, or the GPU's name). With --compare, "
             "first gate the run's tracked same-run ratios against the baseline: exit 1, and "
-            "write nothing, if one worsened by more than --threshold."
+            "write nothing, if one worsened by more than its threshold."
         ),
     )
     br.add_argument("run", type=Path, help="pytest-benchmark JSON of sgdbench's benchmarks/")
