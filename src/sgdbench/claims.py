@@ -124,7 +124,7 @@ def roughness(values: Sequence[float], start: int = 10) -> float:
     Zero for a monotone curve however fast it moves; it counts only the back-and-forth, which
     is what "noisy progress" means (a steadily falling GD loss has large |Δ| but no noise).
     """
-    v = values[start - 1 :]
+    v = values[min(start, len(values)) - 1 :]  # a run shorter than ``start``: its last epoch
     total = sum(abs(b - a) for a, b in itertools.pairwise(v))
     return total - abs(v[-1] - v[0])
 
@@ -138,7 +138,8 @@ def claim_noisier(runs: dict[str, list[History]]) -> Claim:
         "noisier",
         "“We observe the rather noisy progress of the trajectories.” (SGD, against the "
         "smoother GD curves of the comparison figure)",
-        f"non-monotone variation of the test loss from epoch 10 (Σ|Δ| − |net change|): "
+        f"non-monotone variation of the test loss from epoch "
+        f"{min(10, len(runs[GD.name][0]))} (Σ|Δ| − |net change|): "
         f"SGD-32 {span(sgd, '.4f')}, GD {span(gd, '.4f')}; SGD higher in {wins}/{len(sgd)} seeds",
         "holds" if wins == len(sgd) else "does not hold in every seed",
         "holds if SGD-32's non-monotone variation exceeds GD's in every seed",
