@@ -151,7 +151,9 @@ def test_cli_writes_report_and_baseline(tmp_path: Path) -> None:
     assert (out / "benchmarks" / "cpu-latest.json").read_bytes() == run.read_bytes()
     assert (out / "benchmarks" / "cpu-baseline.json").exists()
     assert cli.main(["bench-report", str(run), "--out", str(out), "--compare"]) == 0
-    assert "## Regression gate" in (out / "BENCHMARKS.md").read_text()
+    report = (out / "BENCHMARKS.md").read_text()
+    assert "## Regression gate" in report
+    assert "| +22% | ok |" in report and "| +15% | ok |" in report  # each ratio's own threshold
 
 
 def test_cli_gate_failure_exits_1_and_leaves_results(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
