@@ -12,6 +12,8 @@ misplaced decay has here (η ≥ 0.01, λ ≥ 0.001, μ ≥ 0.1: a change ≥ 1e
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from hypothesis import assume, given
@@ -66,10 +68,8 @@ def _train(opt_cls, model, X, Y, steps, l2=0.0, **config):  # type: ignore[no-un
     return trace
 
 
-def _twins(model: nn.Module) -> tuple[nn.Module, nn.Module]:
-    import copy
-
-    return copy.deepcopy(model), copy.deepcopy(model)
+def _copies(model: nn.Module, k: int) -> list[nn.Module]:
+    return [copy.deepcopy(model) for _ in range(k)]
 
 
 WD_GIVEN = {
@@ -86,7 +86,7 @@ def test_weight_decay_is_l2_penalty(opt_cls, problem, config, lam, steps) -> Non
     """SGD(weight_decay=λ) on L takes the same steps as SGD(weight_decay=0) on L + (λ/2)‖θ‖²,
     with any momentum, dampening and Nesterov: decay enters as λθ *before* momentum."""
     model, X, Y = problem
-    a, b = _twins(model)
+    a, b = _copies(model, 2)
     decayed = _train(opt_cls, a, X, Y, steps, weight_decay=lam, **config)
     penalised = _train(opt_cls, b, X, Y, steps, l2=lam, weight_decay=0.0, **config)
     assume(all(torch.isfinite(t).all() for t in decayed + penalised))
@@ -132,8 +132,7 @@ def test_adam_l2_is_not_adamw(problem, lr, lam, steps) -> None:  # type: ignore[
     ηλ|θ| ≥ 1e-4·|θ| per step).
     """
     model, X, Y = problem
-    a, b = _twins(model)
-    c = _twins(model)[0]
+    a, b, c = _copies(model, 3)
     adam_wd = _train(torch.optim.Adam, a, X, Y, steps, lr=lr, weight_decay=lam)
     adam_l2 = _train(torch.optim.Adam, b, X, Y, steps, l2=lam, lr=lr)
     adamw = _train(torch.optim.AdamW, c, X, Y, steps, lr=lr, weight_decay=lam)

@@ -42,13 +42,13 @@ def _run(opt_cls: type, model: nn.Module, config: dict[str, Any], steps: int, sk
         if t == skip:
             model[0].bias.grad = None
         opt.step()
+        bufs = [opt.state[p].get("momentum_buffer") for p in model.parameters()]
         trace.append(
             (
                 [p.detach().clone() for p in model.parameters()],
-                [opt.state[p].get("momentum_buffer") for p in model.parameters()],
+                [None if b is None else b.clone() for b in bufs],
             )
         )
-        trace[-1] = (trace[-1][0], [None if b is None else b.clone() for b in trace[-1][1]])
     return opt, trace
 
 
