@@ -1,0 +1,103 @@
+"""``python -m sgdbench``: run the chapter's experiments and write their evidence to results/.
+
+One module per concern: ``experiments`` (reproduce, claims), ``bench`` (bench-report); this
+module only builds the parser and dispatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import sgdbench
+from sgdbench.cli._common import Parser, fraction, run_options
+from sgdbench.cli.bench import bench_report
+from sgdbench.cli.experiments import claims, reproduce
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="python -m sgdbench",
+        description="sgdbench: the chapter's SGD, weight decay and dropout, run and measured.",
+    )
+    parser.add_argument("--version", action="version", version=sgdbench.__version__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    rep = sub.add_parser(
+        "reproduce",
+        help="the chapter's SGD-32 vs GD experiment on two moons: JSON and figures",
+        description=(
+            "Train the chapter's 2-16-2 network with SGD (batch 32, shuffled) and with full-batch "
+            "gradient descent from seeds 0..N-1, write reproduce.json (metrics, byte-identical "
+            "across runs), reproduce_timings.json and two PNG figures into --out, and print a "
+            "summary. Files already in --out are replaced only if the whole run succeeds."
+        ),
+    )
+    run_options(rep, default_seeds=1)
+    rep.set_defaults(func=reproduce)
+
+    cl = sub.add_parser(
+        "claims",
+        help="the chapter's empirical claims over many seeds: CLAIMS.md and figures",
+        description=(
+            "Check the chapter's empirical statements (SGD vs GD, test above train accuracy, "
+            "noisy SGD, weight decay, dropout, sharp vs flat minima) over seeds 0..N-1 and write "
+            "CLAIMS.md, claims.json and three PNG figures into --out. Files already in --out "
+            "are replaced only if the whole run succeeds."
+        ),
+    )
+    run_options(cl, default_seeds=10)
+    cl.set_defaults(func=claims)
+
+    br = sub.add_parser(
+        "bench-report",
+        help="turn a benchmark run (pytest-benchmark JSON) into results/BENCHMARKS.md and a plot",
+        description=(
+            "Read RUN (written by `pytest benchmarks --benchmark-json RUN`, as `nox -s bench` "
+            "does), write BENCHMARKS.md and bench_batch_size.png into --out and copy RUN to "
+            "--out/benchmarks/LABEL-latest.json (LABEL: cpu, or the GPU's name). With --compare, "
+            "first gate the run's tracked same-run ratios against the baseline: exit 1, and "
+            "write nothing, if one worsened by more than its threshold."
+        ),
+    )
+    br.add_argument("run", type=Path, help="pytest-benchmark JSON of sgdbench's benchmarks/")
+    br.add_argument("--out", type=Path, default=Path("results"), help="(default: results/)")
+    br.add_argument("--compare", action="store_true", help="gate against the baseline first")
+    br.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="baseline JSON (default: OUT/benchmarks/LABEL-baseline.json)",
+    )
+    br.add_argument(
+        "--threshold",
+        type=fraction,
+        default=None,
+        help="relative worsening that fails the gate, for every tracked ratio "
+        "(default: each ratio's own, from its measured noise; see README)",
+    )
+    br.add_argument(
+        "--save-baseline",
+        action="store_true",
+        help="also store RUN as OUT/benchmarks/LABEL-baseline.json",
+    )
+    br.set_defaults(func=bench_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except OSError as e:
+        detail = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e)
+        print(f"{parser.prog} {args.command}: error: cannot write --out: {detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{parser.prog} {args.command}: interrupted; --out left as it was", file=sys.stderr)
+        return 130
+    return code

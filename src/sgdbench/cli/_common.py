@@ -1,0 +1,67 @@
+"""What every subcommand shares: the parser that fails in one line, argument types, progress."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, but got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            hi = "" if maximum is None else f" and ≤ {maximum}"
+            raise argparse.ArgumentTypeError(f"must be ≥ {minimum}{hi}, but got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, but got {text!r}") from None
+    if not 0 < value < 10:
+        raise argparse.ArgumentTypeError(f"must be in (0, 10), but got {value}")
+    return value
+
+
+def run_options(parser: argparse.ArgumentParser, default_seeds: int) -> None:
+    """--epochs, --seeds, --out: what every experiment subcommand takes."""
+    parser.add_argument(
+        "--epochs",
+        type=int_at_least(1, 100_000),
+        default=100,
+        help="epochs per run, 1..100000 (default: 100, as the chapter)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int_at_least(1, 1000),
+        default=default_seeds,
+        help=f"number of seeds, 1..1000; seeds 0..N-1 are run (default: {default_seeds})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="folder to write into; created if missing (default: results/)",
+    )

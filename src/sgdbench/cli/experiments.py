@@ -1,0 +1,157 @@
+"""``reproduce`` and ``claims``: the chapter's experiment and its empirical claims over seeds."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Sequence
+
+import torch
+
+import sgdbench
+from sgdbench._output import staged_output, write_json
+from sgdbench.cli._common import progress
+from sgdbench.data import two_moons
+from sgdbench.experiments import GD, SGD_32, first_epoch_reaching, run_many
+from sgdbench.training import SEED_LR, SEED_MOMENTUM, History
+
+TARGET_ACC = 0.95
+
+
+def _summary(runs: dict[str, list[History]], epochs: int) -> str:
+    def span(xs: Sequence[float], fmt: str) -> str:
+        return f"{statistics.fmean(xs):{fmt}} [{min(xs):{fmt}}, {max(xs):{fmt}}]"
+
+    rows = [
+        f"{'method':<8} {'final test acc mean [min, max]':<32} "
+        f"{'final test loss mean [min, max]':<34} {'epoch to 95% test acc':<22} s/epoch"
+    ]
+    for name, hs in runs.items():
+        reached = [first_epoch_reaching(h.test_acc, TARGET_ACC) for h in hs]
+        hit = [e for e in reached if e is not None]
+        to_target = (
+            f"median {statistics.median(hit):g} ({len(hit)}/{len(hs)} runs)"
+            if hit
+            else f"not within {epochs}"
+        )
+        sec = statistics.median(s for h in hs for s in h.epoch_seconds)
+        rows.append(
+            f"{name:<8} {span([h.test_acc[-1] for h in hs], '.3f'):<32} "
+            f"{span([h.test_loss[-1] for h in hs], '.4f'):<34} {to_target:<22} {sec * 1e3:.2f} ms"
+        )
+    return "\n".join(rows)
+
+
+def reproduce(args: argparse.Namespace) -> int:
+    """SGD-32 vs GD from ``--seeds`` seeds: JSON, timings and the chapter's two figures."""
+    from sgdbench import plots
+
+    seeds = list(range(args.seeds))
+    with staged_output(args.out) as stage:
+        split = two_moons()
+        progress(f"reproduce: {len(seeds)} seed(s) × SGD-32, GD × {args.epochs} epochs")
+        start = time.perf_counter()
+        runs = run_many([SGD_32, GD], seeds, split, epochs=args.epochs, progress=progress)
+        config = {
+            "data": "two_moons(n_samples=1000, noise=0.2, test_size=0.2, random_state=42)",
+            "model": "mlp(2, (16,), 2)",
+            "optimizer": {"name": "torch.optim.SGD", "lr": SEED_LR, "momentum": SEED_MOMENTUM},
+            "methods": {
+                m.name: {"batch_size": m.batch_size or "n", "shuffle": m.shuffle}
+                for m in (SGD_32, GD)
+            },
+            "epochs": args.epochs,
+            "seeds": seeds,
+        }
+        write_json(
+            stage / "reproduce.json",
+            {
+                "sgdbench": sgdbench.__version__,
+                "torch": torch.__version__,
+                "config": config,
+                "runs": {
+                    name: [{"seed": s, **h.metrics()} for s, h in zip(seeds, hs, strict=True)]
+                    for name, hs in runs.items()
+                },
+            },
+        )
+        write_json(
+            stage / "reproduce_timings.json",
+            {
+                "note": "wall seconds of each epoch's training pass; varies between runs",
+                "machine": platform.platform(),
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "epoch_seconds": {
+                    name: {str(s): h.epoch_seconds for s, h in zip(seeds, hs, strict=True)}
+                    for name, hs in runs.items()
+                },
+            },
+        )
+        label = f"{len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}"
+        plots.save(
+            plots.plot_history(runs[SGD_32.name], f"SGD, batch 32, shuffled ({label})"),
+            stage / "reproduce_sgd.png",
+        )
+        plots.save(
+            plots.plot_comparison(runs, f"SGD-32 vs GD ({label})"),
+            stage / "reproduce_sgd_vs_gd.png",
+        )
+        print(_summary(runs, args.epochs))
+        progress(f"reproduce: {time.perf_counter() - start:.1f} s; wrote {args.out}")
+    return 0
+
+
+def claims(args: argparse.Namespace) -> int:
+    """Every claim over --seeds seeds → CLAIMS.md, claims.json and three figures."""
+    from sgdbench import claims as c
+    from sgdbench import claims_report
+
+    seeds = list(range(args.seeds))
+    with staged_output(args.out) as stage:
+        split = two_moons()
+        start = time.perf_counter()
+        progress(f"claims: {len(seeds)} seed(s), {args.epochs} epochs per run")
+        runs = c.sgd_gd_runs(split, seeds, args.epochs, progress=progress)
+        at = [e for e in (5, 10, 100) if e <= args.epochs] or [args.epochs]
+        results = [
+            c.claim_sgd_faster(runs, at),
+            c.claim_test_above_train(runs),
+            c.claim_noisier(runs),
+            c.claim_weight_decay(split, seeds, args.epochs, progress=progress),
+            c.claim_dropout_eval(seeds),
+            c.claim_dropout_gap(split, seeds, args.epochs, progress=progress),
+            c.claim_sharp_flat(split, seeds, args.epochs, progress=progress),
+        ]
+        header = (
+            f"Written by `python -m sgdbench claims --seeds {args.seeds} --epochs {args.epochs}` "
+            f"(torch {torch.__version__}); seeds 0–{len(seeds) - 1}. Every number is a mean "
+            "[min, max] over those seeds; each rule is fixed in src/sgdbench/claims.py."
+        )
+        (stage / "CLAIMS.md").write_text(claims_report.render(results, header), encoding="utf-8")
+        write_json(
+            stage / "claims.json",
+            {
+                "torch": torch.__version__,
+                "seeds": seeds,
+                "epochs": args.epochs,
+                "claims": [
+                    {
+                        "key": r.key,
+                        "measured": r.measured,
+                        "verdict": r.verdict,
+                        "holds": r.holds,
+                        "rule": r.rule,
+                        "data": r.data,
+                    }
+                    for r in results
+                ],
+            },
+        )
+        claims_report.figures({r.key: r for r in results}, stage)
+        for r in results:
+            print(f"{r.key:<17} {r.verdict}")
+        progress(f"claims: {time.perf_counter() - start:.1f} s; wrote {args.out}")
+    return 0
