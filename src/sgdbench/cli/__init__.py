@@ -1,6 +1,7 @@
 """``python -m sgdbench``: run the chapter's experiments and write their evidence to results/.
 
-One module per concern: ``experiments`` (reproduce, claims), ``bench`` (bench-report); this
+One module per concern: ``experiments`` (reproduce, claims), ``bench`` (bench-report),
+``check`` (the conformance suite); this
 module only builds the parser and dispatches.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import sgdbench
+from sgdbench.cli import check as _check
 from sgdbench.cli._common import Parser, fraction, run_options
 from sgdbench.cli.bench import bench_report
 from sgdbench.cli.experiments import claims, reproduce
@@ -85,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also store RUN as OUT/benchmarks/LABEL-baseline.json",
     )
     br.set_defaults(func=bench_report)
+
+    _check.add_parser(sub)
     return parser
 
 

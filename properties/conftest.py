@@ -1,0 +1,134 @@
+"""Which implementations the property suite checks: the built-ins, or the one you name.
+
+``pytest properties`` runs the conformance checks (:mod:`sgdbench.conformance`) on sgdbench's
+reference and on torch's own SGD paths and dropouts; ``pytest properties --optimizer
+MODULE:ATTR [--dropout MODULE:ATTR]`` runs them on yours instead (array-api-tests style), with
+``--xfails FILE`` for accepted deviations. Each (implementation, check, device, dtype) is one
+test id, so ``-k`` picks one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from properties._support import DEVICES
+from sgdbench import conformance as c
+from sgdbench import reference
+
+XFAILS = Path(__file__).with_name("xfails.txt")
+
+
+def builtin_optimizers() -> list[c.OptimizerUnderTest]:
+    """The reference and every path of torch.optim.SGD this torch has on the CPU."""
+    impls = [
+        c.OptimizerUnderTest(reference.SGD, bitwise=True),
+        c.OptimizerUnderTest(torch.optim.SGD, kwargs={"foreach": False}, bitwise=True),
+        c.OptimizerUnderTest(torch.optim.SGD, kwargs={"foreach": True}, bitwise=True),
+    ]
+    fused = c.OptimizerUnderTest(torch.optim.SGD, kwargs={"fused": True})
+    if fused.refuses(lr=0.1) is None:  # fused CPU SGD exists from torch 2.4 on
+        impls.append(fused)  # not bitwise: it rounds dampened momentum in another order
+    return impls
+
+
+def builtin_dropouts() -> list[c.DropoutUnderTest]:
+    """The reference function and layer, torch's F.dropout and nn.Dropout: all exact."""
+    return [
+        c.DropoutUnderTest(reference.dropout, bitwise=True),
+        c.DropoutUnderTest(reference.Dropout, bitwise=True),
+        c.DropoutUnderTest(F.dropout, bitwise=True),
+        c.DropoutUnderTest(nn.Dropout, bitwise=True),
+    ]
+
+
+def _under_test(config: pytest.Config) -> tuple[list[Any], list[Any], list[c.Xfail]]:
+    opt, drop = config.getoption("--optimizer"), config.getoption("--dropout")
+    try:
+        if not opt and not drop:
+            xfails = config.getoption("--xfails") or XFAILS
+            return builtin_optimizers(), builtin_dropouts(), c.load_xfails(xfails)
+        optimizers = (
+            [
+                c.OptimizerUnderTest(
+                    c.load(opt, "--optimizer"),
+                    kwargs=c.parse_kwargs(
+                        config.getoption("--optimizer-kwargs"), "--optimizer-kwargs"
+                    ),
+                    weight_decay=config.getoption("--weight-decay"),
+                    bitwise=config.getoption("--bitwise"),
+                )
+            ]
+            if opt
+            else []
+        )
+        dropouts = (
+            [
+                c.DropoutUnderTest(
+                    c.load(drop, "--dropout"),
+                    rank=config.getoption("--dropout-rank"),
+                    bitwise=config.getoption("--dropout-bitwise"),
+                )
+            ]
+            if drop
+            else []
+        )
+        xfile = config.getoption("--xfails")
+        return optimizers, dropouts, c.load_xfails(xfile) if xfile else []
+    except c.UsageError as e:
+        raise pytest.UsageError(str(e)) from None
+
+
+_MATCHED: set[int] = set()  # xfails lines that matched a test
+_XFAILS = pytest.StashKey[list]()  # type: ignore[type-arg]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``conformance`` with every (implementation, check, device, dtype)."""
+    if "conformance" not in metafunc.fixturenames:
+        return
+    optimizers, dropouts, xfails = _under_test(metafunc.config)
+    metafunc.config.stash[_XFAILS] = xfails
+    impls = optimizers if metafunc.function.__name__ == "test_optimizer" else dropouts
+    params = []
+    for impl in impls:
+        for check in c.checks_for(impl):
+            for device in DEVICES:
+                for dtype in c.DTYPES:
+                    cid = check.id(c.Variant(device.values[0], dtype))
+                    marks = list(device.marks)
+                    accepted = c.match_xfail(cid, impl.name, xfails)
+                    if accepted:
+                        _MATCHED.add(accepted.line)
+                        marks.append(pytest.mark.xfail(strict=True, reason=accepted.reason))
+                    params.append(
+                        pytest.param(
+                            (impl, check, device.values[0], dtype),
+                            id=f"{impl.name}-{check.name}-{device.values[0]}-{dtype}",
+                            marks=marks,
+                        )
+                    )
+    if not params:
+        reason = (
+            "no optimizer under test"
+            if "optimizer" in metafunc.function.__name__
+            else "no dropout under test"
+        )
+        params = [
+            pytest.param(None, marks=pytest.mark.skip(reason=f"{reason} (--optimizer/--dropout)"))
+        ]
+    metafunc.parametrize("conformance", params)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """array-api-tests: an xfails entry that matches no test is said, not silently passed."""
+    unused = [x for x in config.stash.get(_XFAILS, []) if x.line not in _MATCHED]
+    for x in unused:
+        terminalreporter.write_line(
+            f"xfails: line {x.line} {x.pattern!r} matched no test (remove it, or fix the id)"
+        )

@@ -1,0 +1,234 @@
+"""``check``: the conformance suite on an optimizer and/or a dropout named on the command line.
+
+Exit status: 0 when every applicable check holds, 1 when any fails, 2 on bad usage (a name
+that does not import, an attribute that is not an optimizer or a dropout, a constructor or
+step() that raises on plain arguments, kwargs that are not a JSON object).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from sgdbench._output import staged_output, write_json
+from sgdbench.cli._common import int_at_least, progress
+
+
+def _usage(message: str) -> int:
+    print(f"python -m sgdbench check: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _devices(names: list[str] | None) -> list[str]:
+    from sgdbench.conformance import UsageError, devices_present
+
+    if not names:
+        return devices_present()
+    for name in names:
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise UsageError(f"--device must be cpu, cuda or cuda:N, but got {name!r}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise UsageError(f"--device {name}: no CUDA device on this machine")
+        if device.type not in ("cpu", "cuda"):
+            raise UsageError(f"--device must be cpu, cuda or cuda:N, but got {name!r}")
+    return names
+
+
+def _smoke_optimizer(impl: Any) -> None:
+    """Build it on one parameter and take one step: what every check needs to work at all."""
+    from sgdbench.conformance import UsageError
+
+    param = nn.Parameter(torch.ones(2))
+    try:
+        opt = impl.make([param], lr=0.01)
+    except Exception as e:
+        raise UsageError(f"{impl.name}(params, lr=0.01) raised {type(e).__name__}: {e}") from None
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise UsageError(
+            f"{impl.name}(params, lr=0.01) returned {type(opt).__name__}, not an Optimizer"
+        )
+    param.grad = torch.ones(2)
+    try:
+        opt.step()
+    except Exception as e:
+        raise UsageError(f"{impl.name}: step() raised {type(e).__name__}: {e}") from None
+
+
+def _smoke_dropout(impl: Any) -> None:
+    from sgdbench.conformance import UsageError
+
+    x = torch.ones([4] * impl.rank)
+    try:
+        out = impl.apply(x, 0.5)
+    except Exception as e:
+        kind = "ATTR(p)(x)" if impl.is_module else "f(x, p, training)"
+        raise UsageError(f"{impl.name} as {kind} raised {type(e).__name__}: {e}") from None
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+        raise UsageError(
+            f"{impl.name} returned {type(out).__name__} {getattr(out, 'shape', '')}, not a "
+            f"tensor of the input's shape {tuple(x.shape)}"
+        )
+
+
+def check(args: argparse.Namespace) -> int:
+    """Run the conformance checks, one line each; reports into --out; exit 0, 1 or 2."""
+    from sgdbench import conformance as c
+    from sgdbench.conformance.report import Report, line
+
+    if not args.optimizer and not args.dropout:
+        return _usage("give --optimizer MODULE:ATTR, --dropout MODULE:ATTR, or both")
+    try:
+        impls: list[Any] = []
+        if args.optimizer:
+            impls.append(
+                c.OptimizerUnderTest(
+                    c.load(args.optimizer, "--optimizer"),
+                    kwargs=c.parse_kwargs(args.kwargs),
+                    weight_decay=args.weight_decay,
+                    bitwise=args.bitwise,
+                )
+            )
+            _smoke_optimizer(impls[-1])
+        elif args.kwargs != "{}":
+            raise c.UsageError("--kwargs goes with --optimizer")
+        if args.dropout:
+            impls.append(
+                c.DropoutUnderTest(
+                    c.load(args.dropout, "--dropout"),
+                    rank=args.dropout_rank,
+                    bitwise=args.dropout_bitwise,
+                )
+            )
+            _smoke_dropout(impls[-1])
+        devices = _devices(args.device)
+        xfails = c.load_xfails(args.xfails) if args.xfails else []
+    except c.UsageError as e:
+        return _usage(str(e))
+
+    def show(r: c.CheckResult) -> None:
+        print(line(r), flush=True)
+        for w in r.warnings:
+            print(f"       warning: {w}", flush=True)
+
+    start = time.perf_counter()
+    report = Report()
+    for impl in impls:
+        report.merge(
+            c.run_checks(
+                impl,
+                devices=devices,
+                examples=args.examples,
+                seed=args.seed,
+                xfails=xfails,
+                only=args.only,
+                progress=show,
+            )
+        )
+    seconds = time.perf_counter() - start
+    report.settings["seconds"] = round(seconds, 1)
+    for r in report.failures:
+        print(f"\n{r.id} on {r.implementation}: shortest example {r.example}\n{r.snippet}")
+    print(f"\n{report.summary()} ({seconds:.1f} s)")
+    if args.out:
+        with staged_output(args.out) as stage:
+            write_json(stage / "conformance.json", report.to_json())
+            (stage / "conformance.md").write_text(report.to_markdown(), encoding="utf-8")
+        progress(f"check: wrote {Path(args.out) / 'conformance.md'} and conformance.json")
+    return 0 if report.ok else 1
+
+
+def add_parser(sub: Any) -> None:
+    ch = sub.add_parser(
+        "check",
+        help="the conformance suite on YOUR optimizer and/or dropout (exit 0 holds, 1 fails)",
+        description=(
+            "Check an optimizer and/or a dropout against the chapter (Algorithm 11 and 12, "
+            "momentum, weight decay as L2) and torch's documented SGD/dropout contract. "
+            "One line per check and device/dtype: holds, FAILS (with the shortest example "
+            "and a snippet that replays it) or n/a (with the reason). Exit 0 when every "
+            "applicable check holds, 1 when one fails, 2 on bad usage."
+        ),
+    )
+    ch.add_argument(
+        "--optimizer",
+        metavar="MODULE:ATTR",
+        help="a torch.optim.Optimizer subclass (or factory) built as ATTR(params, lr=…, …)",
+    )
+    ch.add_argument(
+        "--kwargs",
+        default="{}",
+        metavar="JSON",
+        help="constant constructor arguments as a JSON object, e.g. '{\"fused\": true}'",
+    )
+    ch.add_argument(
+        "--weight-decay",
+        choices=["coupled", "decoupled"],
+        default="coupled",
+        help="the weight-decay form it implements: coupled (torch.optim.SGD, ≡ L2) or "
+        "decoupled (SGDW); the other is reported as a fact (default: coupled)",
+    )
+    ch.add_argument(
+        "--bitwise",
+        action="store_true",
+        help="declare bit-for-bit equality with torch.optim.SGD (default: the derived bound)",
+    )
+    ch.add_argument(
+        "--dropout",
+        metavar="MODULE:ATTR",
+        help="a function f(x, p, training) or an nn.Module class built as ATTR(p)",
+    )
+    ch.add_argument(
+        "--dropout-rank",
+        type=int_at_least(1, 5),
+        default=2,
+        help="dimensions of the inputs it takes: 2 (batch × units, default), 4 for "
+        "Dropout2d, 5 for Dropout3d",
+    )
+    ch.add_argument(
+        "--dropout-bitwise",
+        action="store_true",
+        help="declare kept units exactly x·fl(1/(1 − p)) or x/fl(1 − p), as torch's kernels",
+    )
+    ch.add_argument(
+        "--device",
+        action="append",
+        metavar="DEV",
+        help="cpu, cuda or cuda:N; repeat for several (default: every device present)",
+    )
+    ch.add_argument(
+        "--examples",
+        type=int_at_least(1, 100_000),
+        default=50,
+        help="Hypothesis examples per check and device/dtype (default: 50)",
+    )
+    ch.add_argument(
+        "--seed",
+        type=int_at_least(0),
+        default=0,
+        help="Hypothesis seed: the same seed gives the same examples (default: 0)",
+    )
+    ch.add_argument(
+        "--xfails",
+        type=Path,
+        metavar="FILE",
+        help="accepted deviations: one check-id pattern per line, '# reason' after it",
+    )
+    ch.add_argument(
+        "--only",
+        metavar="PATTERN",
+        help="run only the check ids matching, * a wildcard (e.g. 'optimizer.momentum*')",
+    )
+    ch.add_argument(
+        "--out",
+        type=Path,
+        help="write conformance.json and conformance.md here (nothing is written without it)",
+    )
+    ch.set_defaults(func=check)

@@ -1,0 +1,260 @@
+"""sgdbench.conformance: the chapter's statements as checks of *your* optimizer and dropout.
+
+Three ways in, the same checks behind them:
+
+- command line: ``python -m sgdbench check --optimizer MODULE:ATTR --dropout MODULE:ATTR``;
+- pytest: ``pytest properties --optimizer MODULE:ATTR --dropout MODULE:ATTR [--xfails F]``;
+- Python: :func:`check_optimizer`, :func:`check_dropout` (return a :class:`Report`), and
+  :func:`parametrize_with_checks` for a user's own test suite (scikit-learn's pattern)::
+
+      from sgdbench.conformance import OptimizerUnderTest, parametrize_with_checks
+
+      @parametrize_with_checks([OptimizerUnderTest(MySGD, weight_decay="decoupled")])
+      def test_conformance(impl, check):
+          check(impl)
+
+Each check is a function of the implementation (``check(impl, device=…, dtype=…)``) returning
+a :class:`CheckResult`: holds, fails (shortest example and a :func:`replay` snippet), n/a (the
+implementation does not take an argument the check needs) or xfail (accepted deviation).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import torch
+
+from sgdbench.conformance import dropout as _dropout
+from sgdbench.conformance import optimizer as _optimizer
+from sgdbench.conformance._impl import (
+    DropoutUnderTest,
+    OptimizerUnderTest,
+    UsageError,
+    load,
+    parse_kwargs,
+)
+from sgdbench.conformance._runner import (
+    Check,
+    CheckResult,
+    Variant,
+    Xfail,
+    glob_match,
+    load_xfails,
+    match_xfail,
+    settings_for,
+)
+from sgdbench.conformance.report import Report
+
+__all__ = [
+    "DROPOUT_CHECKS",
+    "DTYPES",
+    "OPTIMIZER_CHECKS",
+    "Check",
+    "CheckResult",
+    "DropoutUnderTest",
+    "OptimizerUnderTest",
+    "Report",
+    "UsageError",
+    "Variant",
+    "Xfail",
+    "assert_result",
+    "check_dropout",
+    "check_optimizer",
+    "checks_for",
+    "devices_present",
+    "load",
+    "load_xfails",
+    "match_xfail",
+    "parametrize_with_checks",
+    "parse_kwargs",
+    "replay",
+    "run_checks",
+    "settings_for",
+]
+
+OPTIMIZER_CHECKS: list[Check] = _optimizer.CHECKS
+DROPOUT_CHECKS: list[Check] = _dropout.CHECKS
+DTYPES = ("float32", "float64")
+DEFAULT_EXAMPLES = 50
+
+Impl = OptimizerUnderTest | DropoutUnderTest
+
+
+def devices_present() -> list[str]:
+    """``cpu``, and ``cuda`` where a GPU is."""
+    return ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+
+
+def checks_for(impl: Impl) -> list[Check]:
+    return OPTIMIZER_CHECKS if isinstance(impl, OptimizerUnderTest) else DROPOUT_CHECKS
+
+
+def run_checks(
+    impl: Impl,
+    *,
+    devices: Sequence[str] | None = None,
+    dtypes: Sequence[str] = DTYPES,
+    examples: int = DEFAULT_EXAMPLES,
+    seed: int | None = 0,
+    xfails: Iterable[Xfail] = (),
+    only: str | None = None,
+    progress: Callable[[CheckResult], None] | None = None,
+    hsettings: Any = None,
+) -> Report:
+    """Every check on ``impl``, on every device and dtype; ``only``: a check-id pattern (``*``).
+
+    ``hsettings`` (Hypothesis settings) replace the default ones, ``examples`` included.
+    """
+    devices = list(devices or devices_present())
+    xfails = list(xfails)
+    report = Report(
+        implementations=[{"name": impl.name, **impl.spec()}],
+        settings={"examples": examples, "seed": seed, "devices": devices, "dtypes": list(dtypes)},
+    )
+    hsettings = hsettings or settings_for(examples)
+    for check in checks_for(impl):
+        for device in devices:
+            for dtype in dtypes:
+                if only and not glob_match(check.id(Variant(device, dtype)), only):
+                    continue
+                r = check(impl, device=device, dtype=dtype, hsettings=hsettings, seed=seed)
+                accepted = match_xfail(r.id, impl.name, xfails)
+                if accepted and r.status == "fails" and not r.fact_only:
+                    r.status, r.xfail_reason = "xfail", accepted.reason
+                report.results.append(r)
+                if progress:
+                    progress(r)
+    return report
+
+
+def check_optimizer(
+    optimizer: OptimizerUnderTest | Callable[..., torch.optim.Optimizer],
+    *,
+    kwargs: dict[str, Any] | None = None,
+    weight_decay: str = "coupled",
+    bitwise: bool = False,
+    **run: Any,
+) -> Report:
+    """Run every optimizer check on ``optimizer`` (a factory or an :class:`OptimizerUnderTest`)."""
+    if not isinstance(optimizer, OptimizerUnderTest):
+        optimizer = OptimizerUnderTest(
+            optimizer,
+            kwargs=kwargs or {},
+            weight_decay=weight_decay,  # type: ignore[arg-type]
+            bitwise=bitwise,
+        )
+    return run_checks(optimizer, **run)
+
+
+def check_dropout(
+    dropout: DropoutUnderTest | Callable[..., Any],
+    *,
+    rank: int = 2,
+    bitwise: bool = False,
+    **run: Any,
+) -> Report:
+    """Run every dropout check on ``dropout`` (function, module class or DropoutUnderTest)."""
+    if not isinstance(dropout, DropoutUnderTest):
+        dropout = DropoutUnderTest(dropout, rank=rank, bitwise=bitwise)
+    return run_checks(dropout, **run)
+
+
+_ID = re.compile(r"^(optimizer|dropout)\.(\w+)\[(\w+(?::\d+)?)-(float32|float64)\]$")
+
+
+def replay(
+    check_id: str,
+    case: dict[str, Any],
+    *,
+    optimizer: str | None = None,
+    dropout: str | None = None,
+    kwargs: dict[str, Any] | None = None,
+    weight_decay: str = "coupled",
+    bitwise: bool = False,
+    rank: int = 2,
+) -> None:
+    """Run one check on one example, as a failure's snippet writes it; raises its failure."""
+    m = _ID.match(check_id)
+    if not m:
+        raise UsageError(
+            f"check_id must look like 'optimizer.momentum[cpu-float32]', got {check_id!r}"
+        )
+    kind, name, device, dtype = m.groups()
+    impl: Impl
+    if kind == "optimizer":
+        if optimizer is None:
+            raise UsageError("replay of an optimizer check needs optimizer='MODULE:ATTR'")
+        impl = OptimizerUnderTest(
+            load(optimizer, "optimizer"),
+            kwargs=kwargs or {},
+            weight_decay=weight_decay,  # type: ignore[arg-type]
+            bitwise=bitwise,
+        )
+    else:
+        if dropout is None:
+            raise UsageError("replay of a dropout check needs dropout='MODULE:ATTR'")
+        impl = DropoutUnderTest(load(dropout, "dropout"), rank=rank, bitwise=bitwise)
+    check = next((c for c in checks_for(impl) if c.name == name), None)
+    if check is None:
+        raise UsageError(f"no {kind} check named {name!r}")
+    check.body(impl, case, Variant(device, dtype))
+
+
+def assert_result(result: CheckResult) -> None:
+    """pytest's reading of a result: fail with the example and snippet, skip when n/a."""
+    import pytest
+
+    __tracebackhide__ = True
+    if result.status == "n/a":
+        pytest.skip(f"not applicable: {result.message}")
+    if result.fact_only:
+        pytest.skip(f"reported as a fact, not required ({result.status}): {result.message}")
+    if result.status == "fails":
+        raise AssertionError(
+            f"{result.id} FAILS on {result.implementation}: {result.message}\n"
+            f"shortest example: {result.example}\nto reproduce:\n{result.snippet}"
+        )
+
+
+def parametrize_with_checks(
+    implementations: Sequence[Impl],
+    *,
+    devices: Sequence[str] | None = None,
+    dtypes: Sequence[str] = DTYPES,
+    expected_failed_checks: Callable[[Impl], dict[str, str]] | None = None,
+) -> Any:
+    """A ``pytest.mark.parametrize`` over (implementation, check): one test id per pair.
+
+    The test receives ``impl`` and ``check``, and calls ``check(impl)``: it fails with the
+    shortest example and a replay snippet, skips when n/a. ``expected_failed_checks(impl)``
+    maps check-id patterns to the reason the failure is accepted (strict xfail). Hypothesis
+    settings come from the loaded profile.
+    """
+    import pytest
+
+    params = []
+    for impl in implementations:
+        accepted = expected_failed_checks(impl) if expected_failed_checks else {}
+        for check in checks_for(impl):
+            for device in devices or devices_present():
+                for dtype in dtypes:
+                    cid = check.id(Variant(device, dtype))
+                    reason = next((r for p, r in accepted.items() if glob_match(cid, p)), None)
+                    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+                    params.append(
+                        pytest.param(
+                            impl, _bound(check, device, dtype), id=f"{impl.name}-{cid}", marks=marks
+                        )
+                    )
+    return pytest.mark.parametrize(("impl", "check"), params)
+
+
+def _bound(check: Check, device: str, dtype: str) -> Callable[[Impl], None]:
+    def run(impl: Impl) -> None:
+        __tracebackhide__ = True
+        assert_result(check(impl, device=device, dtype=dtype))
+
+    run.__name__ = check.id(Variant(device, dtype))
+    return run

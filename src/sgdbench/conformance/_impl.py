@@ -1,0 +1,237 @@
+"""The implementation under test: one place that names it, says what it takes and declares.
+
+An optimizer is a factory ``f(params, lr=…, momentum=…, …) -> torch.optim.Optimizer`` (an
+``Optimizer`` subclass is one); a dropout is a function ``f(x, p, training)`` or an
+``nn.Module`` class built as ``cls(p)``. Both can be named as ``MODULE:ATTR``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "HYPERPARAMETERS",
+    "DropoutUnderTest",
+    "OptimizerUnderTest",
+    "UsageError",
+    "load",
+    "parse_kwargs",
+]
+
+# What the checks generate themselves; --kwargs may not fix any of these.
+HYPERPARAMETERS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+# What a check may toggle beside them: the implementation's path flag.
+PATH_FLAGS = ("foreach",)
+WEIGHT_DECAY_FORMS = ("coupled", "decoupled")
+DROPOUT_RANKS = (1, 2, 3, 4, 5)
+
+
+class UsageError(ValueError):
+    """Bad input to the conformance suite: it names the argument and the allowed values."""
+
+
+def load(target: str, argument: str) -> Any:
+    """Import ``MODULE:ATTR`` (ATTR may be dotted), or UsageError naming ``argument``."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(
+            f"{argument} must be MODULE:ATTR (e.g. torch.optim:SGD), but got {target!r}"
+        )
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as e:  # an import may fail in any way; name it
+        raise UsageError(
+            f"{argument} {target!r}: cannot import {module_name!r}: {type(e).__name__}: {e}"
+        ) from None
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise UsageError(f"{argument} {target!r}: {module_name} has no {attr!r}") from None
+    return obj
+
+
+def parse_kwargs(text: str, argument: str = "--kwargs") -> dict[str, Any]:
+    """A JSON object of constructor keyword arguments, or UsageError."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{argument} must be a JSON object, but got {text!r} ({e.msg})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{argument} must be a JSON object, but got {type(value).__name__}")
+    return value
+
+
+def _name(obj: Any) -> str:
+    module = getattr(obj, "__module__", None) or "?"
+    return f"{module}:{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _call(obj: Any) -> str:
+    """``obj``'s MODULE:ATTR when that imports back to it, else its repr (for snippets)."""
+    name = _name(obj)
+    try:
+        return name if load(name, "target") is obj else repr(obj)
+    except UsageError:
+        return repr(obj)
+
+
+@dataclass(frozen=True)
+class OptimizerUnderTest:
+    """An optimizer factory and what its author declares about it.
+
+    ``kwargs`` go to every construction (a path flag such as ``{"fused": True}``);
+    ``weight_decay`` is the form it implements: ``"coupled"`` (torch.optim.SGD: λθ is added to
+    the gradient, ≡ SGD on L + (λ/2)‖θ‖²) or ``"decoupled"`` (SGDW: θ is shrunk by ηλθ outside
+    the gradient); ``bitwise`` declares bit-for-bit equality with ``torch.optim.SGD``.
+    """
+
+    factory: Callable[..., torch.optim.Optimizer]
+    name: str = ""
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    weight_decay: Literal["coupled", "decoupled"] = "coupled"
+    bitwise: bool = False
+
+    def __post_init__(self) -> None:
+        if not callable(self.factory):
+            raise UsageError(f"optimizer {self.factory!r} is not callable")
+        if inspect.isclass(self.factory) and not issubclass(self.factory, torch.optim.Optimizer):
+            raise UsageError(
+                f"optimizer {_name(self.factory)} is a class but not a torch.optim.Optimizer"
+            )
+        fixed = sorted(set(self.kwargs) & set(HYPERPARAMETERS))
+        if fixed:
+            raise UsageError(
+                f"kwargs may not set {fixed}: the checks generate {list(HYPERPARAMETERS)} "
+                "themselves; give only constant arguments such as foreach or fused"
+            )
+        if self.weight_decay not in WEIGHT_DECAY_FORMS:
+            raise UsageError(
+                f"weight_decay must be one of {list(WEIGHT_DECAY_FORMS)}, "
+                f"but got {self.weight_decay!r}"
+            )
+        if not self.name:
+            extra = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+            object.__setattr__(self, "name", _name(self.factory) + (f"({extra})" if extra else ""))
+
+    # ----------------------------------------------------------------- what it takes
+
+    def takes(self, argument: str) -> bool:
+        """Whether the factory's signature names ``argument`` (or takes **kwargs)."""
+        try:
+            sig = inspect.signature(self.factory)
+        except (TypeError, ValueError):  # no signature (a builtin): assume it does
+            return True
+        params = sig.parameters
+        return argument in params or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+        )
+
+    def refuses(self, **hyper: Any) -> str | None:
+        """Why the factory refuses these arguments (None if it builds an optimizer with them)."""
+        missing = [a for a in hyper if a != "lr" and not self.takes(a)]
+        if missing:
+            return f"takes no {', '.join(f'`{a}`' for a in missing)} argument"
+        try:
+            self.make([nn.Parameter(torch.zeros(1))], **hyper)
+        except (TypeError, ValueError) as e:
+            args = ", ".join(f"{k}={v!r}" for k, v in hyper.items())
+            return f"refuses {args}: {type(e).__name__}: {e}"
+        return None
+
+    def make(self, params: Any, **hyper: Any) -> torch.optim.Optimizer:
+        """Build the optimizer with the declared kwargs and the check's hyper-parameters."""
+        return self.factory(params, **{**self.kwargs, **hyper})
+
+    def spec(self) -> dict[str, Any]:
+        """What :func:`sgdbench.conformance.replay` needs to build it again."""
+        return {
+            "optimizer": _call(self.factory),
+            "kwargs": dict(self.kwargs),
+            "weight_decay": self.weight_decay,
+            "bitwise": self.bitwise,
+        }
+
+
+class _FunctionalDropout(nn.Module):
+    """A dropout function ``f(x, p, training)`` as a layer, as users wrap one."""
+
+    def __init__(self, fn: Callable[..., Tensor], p: float) -> None:
+        super().__init__()
+        self.fn, self.p = fn, p
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.fn(x, self.p, self.training)
+        return out
+
+
+@dataclass(frozen=True)
+class DropoutUnderTest:
+    """A dropout function ``f(x, p, training)`` or an ``nn.Module`` class built as ``cls(p)``.
+
+    ``rank`` is the number of dimensions of the inputs it is given (2: a batch of hidden
+    vectors, Algorithm 12's h; 4 for a Dropout2d, 5 for a Dropout3d); ``bitwise`` declares that
+    kept units are exactly x times the dtype's rounding of 1/(1 − p), as torch's kernels give.
+    """
+
+    target: Callable[..., Any]
+    name: str = ""
+    rank: int = 2
+    bitwise: bool = False
+
+    def __post_init__(self) -> None:
+        if not callable(self.target):
+            raise UsageError(f"dropout {self.target!r} is neither a function nor a class")
+        if inspect.isclass(self.target) and not issubclass(self.target, nn.Module):
+            raise UsageError(
+                f"dropout {_name(self.target)} is a class but not a torch.nn.Module: give "
+                "an nn.Module class built as ATTR(p) or a function f(x, p, training)"
+            )
+        if isinstance(self.target, nn.Module):
+            raise UsageError(
+                f"dropout {self.target!r} is a module instance: give its class (built as "
+                "ATTR(p)) or a function f(x, p, training)"
+            )
+        if self.rank not in DROPOUT_RANKS:
+            raise UsageError(f"rank must be one of {list(DROPOUT_RANKS)}, but got {self.rank!r}")
+        if not self.name:
+            object.__setattr__(self, "name", _name(self.target))
+
+    @property
+    def is_module(self) -> bool:
+        return inspect.isclass(self.target)
+
+    def layer(self, p: float) -> nn.Module:
+        """A fresh layer with dropout probability ``p`` (a function is wrapped as one)."""
+        if self.is_module:
+            layer: nn.Module = self.target(p)
+            return layer
+        return _FunctionalDropout(self.target, p)
+
+    def apply(self, x: Tensor, p: float, training: bool = True) -> Tensor:
+        """Dropout of ``x`` in training (or eval) mode."""
+        if self.is_module:
+            out: Tensor = self.layer(p).train(training)(x)
+            return out
+        out = self.target(x, p, training)
+        return out
+
+    def spec(self) -> dict[str, Any]:
+        return {"dropout": _call(self.target), "rank": self.rank, "bitwise": self.bitwise}
+
+
+def copy_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of one parameter's optimizer state (tensors cloned)."""
+    return {
+        k: v.detach().clone() if isinstance(v, Tensor) else copy.deepcopy(v)
+        for k, v in state.items()
+    }

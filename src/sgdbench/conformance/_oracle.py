@@ -1,0 +1,126 @@
+r"""The update every optimizer check compares with, in float64, with a bound on its rounding.
+
+The recursion is Algorithm 11's step with torch.optim.SGD's documented momentum and weight
+decay (the same lines as :mod:`sgdbench.reference.sgd`; γ = lr, λ = weight_decay, μ = momentum,
+τ = dampening)::
+
+    g ← −∇ if maximize else ∇                                  [1]
+    d ← g + λθ             (coupled weight decay; else d ← g)   [2]
+    b ← d at the first step, else μb + (1 − τ)d                 [3, 4]
+    v ← d + μb if nesterov, b if μ ≠ 0, d otherwise             [5, 6]
+    θ ← θ − γv             (decoupled: θ ← θ − γλθ − γv)         [7]
+
+**The tolerance, derived.** The checks feed the gradients themselves (p.grad is set, not
+computed from θ), so the recursion is linear in its inputs and rounding errors are not
+amplified by a loss surface. Each line has the form a + c·x. Computed in a dtype with unit
+roundoff u (2⁻²⁴ for float32, 2⁻⁵³ for float64), in any order a correct implementation may
+choose (c rounded to the dtype, the product, the sum; 1 − γλ formed first; a fused
+multiply-add), it is off from the exact value by at most ``C·u·(|a| + |c·x|)`` plus what the
+errors already in a and x carry (first order; C = 8 covers up to five roundings per line with
+room for the second-order terms), and by at most ``C·tiny`` more where a product underflows.
+:func:`trajectory` carries that bound E along with the exact values, element by element. An
+implementation and this float64 oracle each stay within E of the exact recursion, so they may
+differ by at most 2E: that is the tolerance. It is about 1e-6 relative in float32 after a few
+steps, far below what any of the bugs the checks are for changes (τ·γ·|g| for a dampened first
+step, γλ|θ| for misplaced decay, a whole momentum term for a reset buffer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+__all__ = ["C", "Hyper", "Step", "trajectory"]
+
+C = 8.0
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """One param group's hyper-parameters, as the oracle reads them."""
+
+    lr: float
+    momentum: float = 0.0
+    dampening: float = 0.0
+    weight_decay: float = 0.0
+    nesterov: bool = False
+    maximize: bool = False
+    decoupled: bool = False
+
+
+@dataclass
+class Step:
+    """θ after one step (float64, exact up to the oracle's own rounding) and its bound E."""
+
+    theta: list[Tensor]
+    bound: list[Tensor]
+
+
+def trajectory(
+    theta0: list[Tensor],
+    grads: list[list[Tensor | None]],
+    hyper: list[Hyper],
+    dtype: torch.dtype,
+) -> list[Step]:
+    """θ after every step, and the rounding bound of an implementation computing in ``dtype``.
+
+    ``grads[t][i]`` is parameter i's gradient at step t (None: it sits the step out, its state
+    untouched); ``hyper[i]`` is parameter i's group's settings.
+    """
+    u = torch.finfo(dtype).eps / 2
+    tiny = C * torch.finfo(dtype).tiny
+    theta = [t.detach().to("cpu", torch.float64).clone() for t in theta0]
+    err = [torch.zeros_like(t) for t in theta]
+    buf: list[Tensor | None] = [None] * len(theta)
+    buf_err: list[Tensor] = [torch.zeros_like(t) for t in theta]
+    out = []
+    for step in grads:
+        for i, grad in enumerate(step):
+            if grad is None:
+                continue
+            h = hyper[i]
+            th, e_th = theta[i], err[i]
+            g = grad.to("cpu", torch.float64)
+            g = -g if h.maximize else g  # [1] exact
+            if h.weight_decay and not h.decoupled:  # [2]
+                d = g + h.weight_decay * th
+                e_d = h.weight_decay * e_th + C * u * (g.abs() + h.weight_decay * th.abs()) + tiny
+            else:
+                d, e_d = g, torch.zeros_like(g)
+            if h.momentum:
+                b = buf[i]
+                if b is None:  # [3] the first buffer is the gradient itself, undampened
+                    b, e_b = d.clone(), e_d.clone()
+                else:  # [4]
+                    keep = abs(1 - h.dampening)
+                    e_b = (
+                        h.momentum * buf_err[i]
+                        + keep * e_d
+                        + C * u * (h.momentum * b.abs() + keep * d.abs())
+                        + tiny
+                    )
+                    b = h.momentum * b + (1 - h.dampening) * d
+                buf[i], buf_err[i] = b, e_b
+                if h.nesterov:  # [5]
+                    v = d + h.momentum * b
+                    e_v = e_d + h.momentum * e_b + C * u * (d.abs() + h.momentum * b.abs()) + tiny
+                else:  # [6]
+                    v, e_v = b, e_b
+            else:
+                v, e_v = d, e_d
+            if h.weight_decay and h.decoupled:  # [7], decoupled: θ − γλθ − γv
+                shrink = h.lr * h.weight_decay
+                theta[i] = th - shrink * th - h.lr * v
+                err[i] = (
+                    e_th * (1 + shrink)
+                    + h.lr * e_v
+                    + C * u * ((1 + shrink) * th.abs() + h.lr * v.abs())
+                    + tiny
+                )
+            else:  # [7]
+                theta[i] = th - h.lr * v
+                err[i] = e_th + h.lr * e_v + C * u * (th.abs() + h.lr * v.abs()) + tiny
+        out.append(Step([t.clone() for t in theta], [e.clone() for e in err]))
+    return out

@@ -1,0 +1,286 @@
+"""Running one check on one implementation: Hypothesis drives it, the result is plain data.
+
+A check is a function of the implementation under test (``check(impl, device=…, dtype=…)``)
+that returns a :class:`CheckResult`: *holds*, *fails* (with the shortest falsifying example
+Hypothesis found and a snippet that replays it), *n/a* (with the reason: the implementation
+does not take an argument the check needs) or *xfail* (it fails, and an xfails file accepts
+that). Warnings the implementation emits are recorded, never turned into failures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
+from hypothesis.reporting import with_reporter
+
+from sgdbench.conformance._impl import UsageError
+
+__all__ = ["Check", "CheckResult", "Variant", "load_xfails", "register", "settings_for"]
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Where a check runs: a device and a floating-point dtype."""
+
+    device: str
+    dtype: str
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def unit_roundoff(self) -> float:
+        """u = 2^-p: the largest relative error of one correctly rounded operation."""
+        return torch.finfo(self.torch_dtype).eps / 2
+
+    def __str__(self) -> str:
+        return f"{self.device}-{self.dtype}"
+
+
+@dataclass
+class CheckResult:
+    """One check's verdict on one implementation, device and dtype."""
+
+    id: str  # "optimizer.momentum[cpu-float32]"
+    check: str
+    implementation: str
+    variant: str
+    status: str  # holds | fails | n/a | xfail
+    cites: str
+    fact_only: bool = False  # a reported fact (e.g. the undeclared weight-decay form)
+    message: str = ""
+    example: dict[str, Any] | None = None
+    snippet: str = ""
+    warnings: list[str] = field(default_factory=list)
+    examples: int = 0
+    seconds: float = 0.0
+    xfail_reason: str = ""
+
+    @property
+    def counts_as_failure(self) -> bool:
+        return self.status == "fails" and not self.fact_only
+
+
+Body = Callable[[Any, dict[str, Any], Variant], None]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A statement about an optimizer or a dropout, as a function of the implementation.
+
+    ``cases(impl, variant)`` generates the examples (plain dicts: seeds, sizes,
+    hyper-parameters), ``body(impl, case, variant)`` raises AssertionError when the statement is
+    false for that example, ``applicable(impl)`` returns why the check does not apply (None if
+    it does), ``fact_only(impl)`` whether the verdict is a fact to report rather than a
+    requirement (the weight-decay form the author did not declare).
+    """
+
+    kind: str  # "optimizer" | "dropout"
+    name: str
+    cites: str
+    cases: Callable[[Any, Variant], st.SearchStrategy[dict[str, Any]]]
+    body: Body
+    applicable: Callable[[Any], str | None] = lambda impl: None
+    fact_only: Callable[[Any], bool] = lambda impl: False
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.kind}.{self.name}"
+
+    def id(self, variant: Variant) -> str:
+        return f"{self.qualname}[{variant}]"
+
+    def __call__(
+        self,
+        impl: Any,
+        *,
+        device: str = "cpu",
+        dtype: str = "float32",
+        hsettings: settings | None = None,
+        seed: int | None = None,
+    ) -> CheckResult:
+        """Run this check on ``impl``; ``hsettings`` default to :func:`settings_for`."""
+        variant = Variant(device, dtype)
+        result = CheckResult(
+            id=self.id(variant),
+            check=self.qualname,
+            implementation=impl.name,
+            variant=str(variant),
+            status="holds",
+            cites=self.cites,
+            fact_only=self.fact_only(impl),
+        )
+        start = time.perf_counter()
+        with _recorded_warnings(result.warnings):
+            reason = self.applicable(impl)
+            if reason is not None:
+                result.status, result.message = "n/a", reason
+            else:
+                self._hunt(impl, variant, hsettings or settings_for(), seed, result)
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _hunt(
+        self, impl: Any, variant: Variant, hsettings: settings, seed: int | None, r: CheckResult
+    ) -> None:
+        failing: list[dict[str, Any]] = []
+
+        def test(case: dict[str, Any]) -> None:
+            r.examples += 1
+            try:
+                self.body(impl, case, variant)
+            except Exception:
+                failing.append(case)  # the last one is the shrunk example Hypothesis replays
+                raise
+
+        run = hsettings(given(case=self.cases(impl, variant))(test))
+        if seed is not None:
+            run = hypothesis_seed(seed)(run)
+        try:
+            with with_reporter(lambda _text: None):
+                run()
+        except HypothesisException as e:  # flaky, unsatisfiable, health check: say so
+            r.status = "fails"
+            r.message = f"the check could not reach a verdict: {type(e).__name__}: {_first(e)}"
+            r.example = failing[-1] if failing else None
+        except Exception as e:
+            r.status = "fails"
+            r.example = failing[-1] if failing else None
+            kind = "" if isinstance(e, AssertionError) else f"raised {type(e).__name__}: "
+            r.message = kind + _first(e)
+        if r.example is not None:
+            r.snippet = replay_snippet(r.id, impl.spec(), r.example)
+
+
+def register(
+    into: list[Check],
+    kind: str,
+    name: str,
+    cites: str,
+    *,
+    cases: Callable[[Any, Variant], st.SearchStrategy[dict[str, Any]]],
+    applicable: Callable[[Any], str | None] | None = None,
+    fact_only: Callable[[Any], bool] | None = None,
+) -> Callable[[Body], Check]:
+    """Decorator: the function becomes the body of a :class:`Check` appended to ``into``."""
+
+    def wrap(body: Body) -> Check:
+        extra: dict[str, Any] = {}
+        if applicable is not None:
+            extra["applicable"] = applicable
+        if fact_only is not None:
+            extra["fact_only"] = fact_only
+        check = Check(kind, name, cites, cases, body, **extra)
+        into.append(check)
+        return check
+
+    return wrap
+
+
+def _first(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return text if len(text) <= 600 else text[:600] + " …"
+
+
+@contextlib.contextmanager
+def _recorded_warnings(into: list[str]) -> Iterator[None]:
+    """Record each distinct warning raised inside (pytest's ``error`` filter included)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for w in caught:
+                text = f"{w.category.__name__}: {w.message}"
+                if text not in into:
+                    into.append(text)
+
+
+def settings_for(examples: int | None = None, *, database: bool = False) -> settings:
+    """Hypothesis settings for a check: the loaded profile's, or ``examples`` per check.
+
+    No deadline (an implementation may be slow on its first call), every health check off (the
+    checks draw large tensors on purpose), one bug reported, and no example database unless
+    asked for, so that a user's run writes nothing into their working folder.
+    """
+    kwargs: dict[str, Any] = {
+        "deadline": None,
+        "suppress_health_check": list(HealthCheck),
+        "report_multiple_bugs": False,
+    }
+    if examples is not None:
+        kwargs["max_examples"] = examples
+    if not database:
+        kwargs["database"] = None
+    return settings(**kwargs)
+
+
+def replay_snippet(check_id: str, spec: dict[str, Any], case: dict[str, Any]) -> str:
+    """A few lines of Python that rerun ``check_id`` on one example and raise its failure."""
+    args = ", ".join(f"{k}={v!r}" for k, v in spec.items())
+    return f"from sgdbench.conformance import replay\nreplay({check_id!r}, {case!r}, {args})"
+
+
+# --------------------------------------------------------------------------- xfails
+
+
+@dataclass(frozen=True)
+class Xfail:
+    pattern: str  # a check id, * a wildcard: "optimizer.grad_unchanged[*]"
+    reason: str
+    line: int
+
+
+def load_xfails(path: str | Path) -> list[Xfail]:
+    """An xfails file: one check-id pattern per line (``*`` a wildcard), ``# reason`` after it.
+
+    A line without a reason is refused: an accepted deviation must say why it is accepted.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"--xfails {str(path)!r}: cannot read it: {e.strerror or e}") from None
+    entries = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        pattern, _, reason = line.partition("#")
+        if not reason.strip():
+            raise UsageError(
+                f"--xfails {str(path)!r} line {n}: {pattern.strip()!r} needs a reason "
+                "after '#': say why the deviation is accepted"
+            )
+        entries.append(Xfail(pattern.strip(), reason.strip(), n))
+    return entries
+
+
+def glob_match(text: str, pattern: str) -> bool:
+    """``*`` matches anything, everything else itself (brackets too: check ids contain them)."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, text) is not None
+
+
+def match_xfail(check_id: str, implementation: str, xfails: Iterable[Xfail]) -> Xfail | None:
+    """The entry that accepts ``check_id`` (optionally written ``implementation::check_id``)."""
+    for x in xfails:
+        if glob_match(check_id, x.pattern) or glob_match(
+            f"{implementation}::{check_id}", x.pattern
+        ):
+            return x
+    return None
