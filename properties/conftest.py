@@ -85,15 +85,19 @@ def _under_test(config: pytest.Config) -> tuple[list[Any], list[Any], list[c.Xfa
 
 
 _MATCHED: set[int] = set()  # xfails lines that matched a test
-_XFAILS = pytest.StashKey[list]()  # type: ignore[type-arg]
+_UNDER_TEST = pytest.StashKey[tuple[list[Any], list[Any], list[c.Xfail]]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Resolve the implementations once; a bad name is pytest's usage error (one line)."""
+    config.stash[_UNDER_TEST] = _under_test(config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize ``conformance`` with every (implementation, check, device, dtype)."""
     if "conformance" not in metafunc.fixturenames:
         return
-    optimizers, dropouts, xfails = _under_test(metafunc.config)
-    metafunc.config.stash[_XFAILS] = xfails
+    optimizers, dropouts, xfails = metafunc.config.stash[_UNDER_TEST]
     impls = optimizers if metafunc.function.__name__ == "test_optimizer" else dropouts
     params = []
     for impl in impls:
@@ -127,7 +131,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """array-api-tests: an xfails entry that matches no test is said, not silently passed."""
-    unused = [x for x in config.stash.get(_XFAILS, []) if x.line not in _MATCHED]
+    _, _, xfails = config.stash.get(_UNDER_TEST, ([], [], []))
+    unused = [x for x in xfails if x.line not in _MATCHED]
     for x in unused:
         terminalreporter.write_line(
             f"xfails: line {x.line} {x.pattern!r} matched no test (remove it, or fix the id)"

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
+from hypothesis.configuration import set_hypothesis_home_dir
 from torch import nn
 
 from sgdbench._output import staged_output, write_json
@@ -78,6 +81,13 @@ def _smoke_dropout(impl: Any) -> None:
         )
 
 
+def _smoke(test: Any, impl: Any) -> None:
+    """A smoke test's warnings are the checks' to report, not a reason to stop here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        test(impl)
+
+
 def check(args: argparse.Namespace) -> int:
     """Run the conformance checks, one line each; reports into --out; exit 0, 1 or 2."""
     from sgdbench import conformance as c
@@ -96,7 +106,7 @@ def check(args: argparse.Namespace) -> int:
                     bitwise=args.bitwise,
                 )
             )
-            _smoke_optimizer(impls[-1])
+            _smoke(_smoke_optimizer, impls[-1])
         elif args.kwargs != "{}":
             raise c.UsageError("--kwargs goes with --optimizer")
         if args.dropout:
@@ -107,7 +117,7 @@ def check(args: argparse.Namespace) -> int:
                     bitwise=args.dropout_bitwise,
                 )
             )
-            _smoke_dropout(impls[-1])
+            _smoke(_smoke_dropout, impls[-1])
         devices = _devices(args.device)
         xfails = c.load_xfails(args.xfails) if args.xfails else []
     except c.UsageError as e:
@@ -120,18 +130,24 @@ def check(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     report = Report()
-    for impl in impls:
-        report.merge(
-            c.run_checks(
-                impl,
-                devices=devices,
-                examples=args.examples,
-                seed=args.seed,
-                xfails=xfails,
-                only=args.only,
-                progress=show,
-            )
-        )
+    # Hypothesis keeps caches in ./.hypothesis; a user's check run leaves their folder alone.
+    with tempfile.TemporaryDirectory(prefix="sgdbench-hypothesis-") as home:
+        set_hypothesis_home_dir(home)
+        try:
+            for impl in impls:
+                report.merge(
+                    c.run_checks(
+                        impl,
+                        devices=devices,
+                        examples=args.examples,
+                        seed=args.seed,
+                        xfails=xfails,
+                        only=args.only,
+                        progress=show,
+                    )
+                )
+        finally:
+            set_hypothesis_home_dir(None)
     seconds = time.perf_counter() - start
     report.settings["seconds"] = round(seconds, 1)
     for r in report.failures:
@@ -223,8 +239,10 @@ def add_parser(sub: Any) -> None:
     )
     ch.add_argument(
         "--only",
+        action="append",
         metavar="PATTERN",
-        help="run only the check ids matching, * a wildcard (e.g. 'optimizer.momentum*')",
+        help="run only the check ids matching, * a wildcard (e.g. 'optimizer.momentum*'); "
+        "repeat for several",
     )
     ch.add_argument(
         "--out",

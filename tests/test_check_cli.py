@@ -1,0 +1,230 @@
+"""python -m sgdbench check: exit 0 when every applicable check holds, 1 when one fails, 2 on
+bad usage (one line naming the problem, nothing written to --out); reports, n/a, xfails,
+warnings, and exceptions inside a check."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sgdbench import cli
+
+PLANTED = "sgdbench.conformance.planted"
+
+
+def _check(*args: str) -> int:
+    return cli.main(["check", "--examples", "10", *args])
+
+
+@pytest.fixture
+def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A module of the user's own implementations, importable as ``user_impls``."""
+    (tmp_path / "user_impls.py").write_text(
+        textwrap.dedent(
+            """
+            import warnings
+            import torch
+
+            class RaisingCtor(torch.optim.SGD):
+                def __init__(self, params, lr=1e-3, **kw):
+                    raise RuntimeError("no GPU found")
+
+            class RaisingStep(torch.optim.SGD):
+                def step(self, closure=None):
+                    raise RuntimeError("kernel missing")
+
+            class NoNesterovPlease(torch.optim.SGD):
+                def step(self, closure=None):
+                    if any(g["nesterov"] for g in self.param_groups):
+                        raise NotImplementedError("nesterov is not supported yet")
+                    return super().step(closure)
+
+            class Chatty(torch.optim.SGD):
+                def step(self, closure=None):
+                    warnings.warn("Chatty.step is experimental", UserWarning)
+                    return super().step(closure)
+
+            def wrong_shape(x, p, training=True):
+                return x.sum()
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "user_impls"
+
+
+def test_holds_exit_0_with_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report"
+    code = _check(
+        "--optimizer", "torch.optim:SGD", "--dropout", "torch.nn:Dropout",
+        "--only", "optimizer.m*", "--only", "dropout.k*", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0
+    stdout = capsys.readouterr().out
+    assert "holds  optimizer.momentum[cpu-float32]  torch.optim.sgd:SGD" in stdout
+    assert "holds  dropout.keep_rate[cpu-float64]  torch.nn.modules.dropout:Dropout" in stdout
+    assert sorted(p.name for p in out.iterdir()) == ["conformance.json", "conformance.md"]
+    data = json.loads((out / "conformance.json").read_text())
+    assert data["ok"] is True and data["counts"]["fails"] == 0
+    assert {r["check"] for r in data["results"]} >= {"optimizer.momentum", "dropout.keep_rate"}
+    assert [i["name"] for i in data["implementations"]] == [
+        "torch.optim.sgd:SGD",
+        "torch.nn.modules.dropout:Dropout",
+    ]
+    assert "**All applicable checks hold**" in (out / "conformance.md").read_text()
+
+
+def test_fails_exit_1_with_example_and_a_snippet_that_replays(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert _check("--optimizer", f"{PLANTED}:MomentumReset", "--only", "optimizer.momentum*") == 1
+    stdout = capsys.readouterr().out
+    assert "FAILS  optimizer.momentum[cpu-float32]" in stdout
+    assert "shortest example {'seed'" in stdout
+    snippet = stdout[stdout.index("from sgdbench.conformance import replay") :].split("\n\n")[0]
+    with pytest.raises(AssertionError, match="momentum recursion"):
+        exec(snippet, {})
+
+
+def test_not_applicable_is_said_with_its_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _check("--optimizer", "sgdbench.reference:SGD", "--only", "optimizer.foreach*") == 0
+    assert "n/a    optimizer.foreach_agrees[cpu-float32]  sgdbench.reference.sgd:SGD: takes no " \
+        "`foreach` argument" in capsys.readouterr().out  # fmt: skip
+
+
+def test_declared_decoupled_checks_that_form_and_reports_the_other(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = _check("--optimizer", "torch.optim:SGD", "--weight-decay", "decoupled",
+                  "--only", "optimizer.weight_decay*")  # fmt: skip
+    assert code == 1  # torch's decay is coupled: declared decoupled, it fails
+    out = capsys.readouterr().out
+    assert "FAILS  optimizer.weight_decay_decoupled[cpu-float32]" in out
+    assert "fact   optimizer.weight_decay_coupled[cpu-float32]" in out and ": holds" in out
+
+
+def test_xfails_file_accepts_a_failure_and_refuses_a_line_without_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    xfails = tmp_path / "xfails.txt"
+    xfails.write_text("optimizer.momentum[*]  # planted on purpose\n")
+    code = _check("--optimizer", f"{PLANTED}:MomentumReset", "--only", "optimizer.momentum*",
+                  "--xfails", str(xfails))  # fmt: skip
+    assert code == 0
+    assert "xfail  optimizer.momentum[cpu-float32]" in capsys.readouterr().out
+    xfails.write_text("optimizer.momentum[*]\n")
+    assert _check("--optimizer", "torch.optim:SGD", "--xfails", str(xfails)) == 2
+    assert "needs a reason after '#'" in capsys.readouterr().err
+
+
+def test_exception_inside_a_check_fails_that_check_only(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _check("--optimizer", f"{user_module}:NoNesterovPlease", "--only", "optimizer.nesterov*",
+                  "--only", "optimizer.plain*")  # fmt: skip
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "FAILS  optimizer.nesterov[cpu-float32]" in out
+    assert "raised NotImplementedError: nesterov is not supported yet" in out
+    assert "holds  optimizer.plain_step[cpu-float32]" in out
+
+
+def test_warnings_are_reported_not_failures(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _check("--optimizer", f"{user_module}:Chatty", "--only", "optimizer.plain*") == 0
+    assert "warning: UserWarning: Chatty.step is experimental" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give --optimizer MODULE:ATTR, --dropout MODULE:ATTR, or both"),
+        (["--optimizer", "SGD"], "--optimizer must be MODULE:ATTR (e.g. torch.optim:SGD)"),
+        (["--optimizer", "no_such_module:SGD"], "cannot import 'no_such_module'"),
+        (["--optimizer", "torch.optim:NoSuch"], "torch.optim has no 'NoSuch'"),
+        (["--optimizer", "torch.nn:Linear"], "is a class but not a torch.optim.Optimizer"),
+        (["--optimizer", "math:pi"], "is not callable"),
+        (["--dropout", "torch.optim:SGD"], "is a class but not a torch.nn.Module"),
+        (["--optimizer", "torch.optim:SGD", "--kwargs", "{bad"], "--kwargs must be a JSON object"),
+        (
+            ["--optimizer", "torch.optim:SGD", "--kwargs", "[1]"],
+            "must be a JSON object, but got list",
+        ),
+        (["--optimizer", "torch.optim:SGD", "--kwargs", '{"lr": 1}'], "kwargs may not set ['lr']"),
+        (["--dropout", "torch.nn:Dropout", "--kwargs", "{}"], None),  # the default: fine
+        (
+            ["--dropout", "torch.nn:Dropout", "--kwargs", '{"a": 1}'],
+            "--kwargs goes with --optimizer",
+        ),
+        (["--optimizer", "torch.optim:SGD", "--device", "tpu"], "--device must be cpu, cuda"),
+        (["--optimizer", "torch.optim:SGD", "--xfails", "/no/such/file"], "cannot read it"),
+    ],
+)
+def test_bad_usage_one_line_exit_2_nothing_written(
+    args: list[str], message: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "conformance.md").write_text("keep me")
+    code = _check(*args, "--only", "nothing-matches", "--out", str(out))
+    if message is None:
+        assert code == 0
+        return
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and message in err
+    assert [p.name for p in out.iterdir()] == ["conformance.md"]
+    assert (out / "conformance.md").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("RaisingCtor", "RaisingCtor(params, lr=0.01) raised RuntimeError: no GPU found"),
+        ("RaisingStep", "step() raised RuntimeError: kernel missing"),
+    ],
+)
+def test_constructor_or_step_that_raises_is_bad_usage(
+    user_module: str, target: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _check("--optimizer", f"{user_module}:{target}") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_dropout_that_returns_the_wrong_shape_is_bad_usage(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _check("--dropout", f"{user_module}:wrong_shape") == 2
+    assert "not a tensor of the input's shape (4, 4)" in capsys.readouterr().err
+
+
+def test_no_cuda_device_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    assert _check("--optimizer", "torch.optim:SGD", "--device", "cuda") == 2
+    assert "--device cuda: no CUDA device on this machine" in capsys.readouterr().err
+
+
+def test_the_module_entry_point_exit_codes(tmp_path: Path) -> None:
+    """As a user runs it, from another folder: 1 on a planted bug, 0 on a correct one."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sgdbench", "check", "--examples", "10", *args],
+            capture_output=True, text=True, check=False, cwd=tmp_path,
+        )  # fmt: skip
+
+    bad = run("--dropout", f"{PLANTED}:no_scaling", "--only", "dropout.law*")
+    assert bad.returncode == 1 and "FAILS  dropout.law[cpu-float32]" in bad.stdout
+    good = run("--dropout", f"{PLANTED}:dropout_by_division", "--only", "dropout.law*")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert not list(tmp_path.iterdir())  # nothing written without --out (no .hypothesis/ either)
