@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import nox
@@ -103,3 +104,63 @@ def claims(session: nox.Session) -> None:
     _install(session)
     args = session.posargs or ["--seeds", "10"]
     session.run("python", "-m", "sgdbench", "claims", *args)
+
+
+# Third-party SGD-family optimizers the conformance session checks. They declare `torch`, so
+# they go in with --no-deps next to the session's torch (else pip pulls the CUDA build);
+# pytorch-ranger is what torch_optimizer imports at top level.
+THIRD_PARTY = ["pytorch_optimizer==4.1.0", "torch-optimizer==0.3.0", "pytorch-ranger==0.1.1"]
+_SGD = ["--optimizer", "torch.optim:SGD"]
+CONFORMANCE = {
+    "reference-sgd": ["--optimizer", "sgdbench.reference:SGD", "--bitwise"],
+    "reference-dropout": ["--dropout", "sgdbench.reference:dropout", "--dropout-bitwise"],
+    "torch-sgd-default": [*_SGD, "--bitwise"],
+    "torch-sgd-for-loop": [*_SGD, "--kwargs", '{"foreach": false}', "--bitwise"],
+    "torch-sgd-foreach": [*_SGD, "--kwargs", '{"foreach": true}', "--bitwise"],
+    "torch-sgd-fused": [*_SGD, "--kwargs", '{"fused": true}'],
+    # each example compiles a new step (~0.7 s after a ~15 s first build): fewer examples
+    "torch-sgd-compiled": [
+        *["--optimizer", "sgdbench.conformance.targets:CompiledSGD"],
+        *["--examples", "5", "--dtype", "float32"],
+    ],
+    "torch-F.dropout": ["--dropout", "torch.nn.functional:dropout", "--dropout-bitwise"],
+    "torch-nn.Dropout": ["--dropout", "torch.nn:Dropout", "--dropout-bitwise"],
+    "torch-nn.Dropout1d": ["--dropout", "torch.nn:Dropout1d", "--dropout-rank", "3"],
+    "torch-nn.Dropout2d": ["--dropout", "torch.nn:Dropout2d", "--dropout-rank", "4"],
+    "torch-nn.Dropout3d": ["--dropout", "torch.nn:Dropout3d", "--dropout-rank", "5"],
+    "torch-nn.AlphaDropout": ["--dropout", "torch.nn:AlphaDropout"],
+    "torch-nn.FeatureAlphaDropout": [
+        *["--dropout", "torch.nn:FeatureAlphaDropout", "--dropout-rank", "4"]
+    ],
+    "pytorch_optimizer-SGDW-decoupled": [
+        *["--optimizer", "pytorch_optimizer:SGDW", "--weight-decay", "decoupled"],
+        *["--kwargs", '{"weight_decouple": true}'],
+    ],
+    "pytorch_optimizer-SGDW-coupled": [
+        *["--optimizer", "pytorch_optimizer:SGDW", "--weight-decay", "coupled"],
+        *["--kwargs", '{"weight_decouple": false}'],
+    ],
+    "torch_optimizer-SGDW": ["--optimizer", "torch_optimizer:SGDW", "--weight-decay", "decoupled"],
+}
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """The conformance suite on torch's SGD paths and dropouts and on third-party SGDWs →
+    results/conformance/ (one report each, INDEX.md); ARGS: report names to run, default all."""
+    _install(session)
+    session.install("--no-deps", *THIRD_PARTY)
+    unknown = set(session.posargs) - set(CONFORMANCE)
+    if unknown:
+        session.error(f"unknown report(s) {sorted(unknown)}: choose from {sorted(CONFORMANCE)}")
+    for name in session.posargs or CONFORMANCE:
+        out = ROOT / "results" / "conformance" / name
+        started = time.time()
+        # exit 1 (a check fails) is a finding to commit, not a broken session; but a crash
+        # exits 1 too, so the report must have been written by this very run
+        session.run("python", "-m", "sgdbench", "check", *CONFORMANCE[name], "--out", str(out),
+                    success_codes=[0, 1])  # fmt: skip
+        report = out / "conformance.json"
+        if not report.exists() or report.stat().st_mtime < started:
+            session.error(f"check {name} wrote no report: it crashed (see above)")
+    session.run("python", "-m", "sgdbench", "check-index", "results/conformance")

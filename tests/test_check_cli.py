@@ -228,3 +228,24 @@ def test_the_module_entry_point_exit_codes(tmp_path: Path) -> None:
     good = run("--dropout", f"{PLANTED}:dropout_by_division", "--only", "dropout.law*")
     assert good.returncode == 0, good.stdout + good.stderr
     assert not list(tmp_path.iterdir())  # nothing written without --out (no .hypothesis/ either)
+
+
+def test_check_index_summarises_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reports = tmp_path / "conformance"
+    assert _check("--optimizer", f"{PLANTED}:MomentumReset", "--only", "optimizer.m*",
+                  "--out", str(reports / "reset")) == 1  # fmt: skip
+    assert _check("--dropout", "torch.nn:Dropout", "--only", "dropout.law*",
+                  "--out", str(reports / "dropout")) == 0  # fmt: skip
+    assert cli.main(["check-index", str(reports)]) == 0
+    index = (reports / "INDEX.md").read_text()
+    assert (
+        "| [reset](reset/conformance.md) | `sgdbench.conformance.planted:MomentumReset` |" in index
+    )
+    assert "`optimizer.matches_torch`, `optimizer.maximize`, `optimizer.momentum`" in index
+    assert (
+        "| [dropout](dropout/conformance.md) | `torch.nn.modules.dropout:Dropout` "
+        "| rank 2 | 2 | 0 |" in index
+    )
+    capsys.readouterr()
+    assert cli.main(["check-index", str(tmp_path / "empty")]) == 2
+    assert "no */conformance.json under" in capsys.readouterr().err

@@ -139,6 +139,7 @@ def check(args: argparse.Namespace) -> int:
                     c.run_checks(
                         impl,
                         devices=devices,
+                        dtypes=args.dtype or c.DTYPES,
                         examples=args.examples,
                         seed=args.seed,
                         xfails=xfails,
@@ -159,6 +160,35 @@ def check(args: argparse.Namespace) -> int:
             (stage / "conformance.md").write_text(report.to_markdown(), encoding="utf-8")
         progress(f"check: wrote {Path(args.out) / 'conformance.md'} and conformance.json")
     return 0 if report.ok else 1
+
+
+def check_index(args: argparse.Namespace) -> int:
+    """Every DIR/*/conformance.json → DIR/INDEX.md, one row per implementation."""
+    import json
+
+    from sgdbench.conformance.report import index
+
+    folder = Path(args.folder)
+    found = sorted(folder.glob("*/conformance.json"))
+    if not found:
+        return _usage(f"no */conformance.json under {str(folder)!r} (write them with check --out)")
+    reports = []
+    for path in found:
+        try:
+            reports.append((path.parent.name, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError) as e:
+            return _usage(f"{path}: not a conformance report ({e})")
+    torch_versions = sorted({r["torch"] for _, r in reports})
+    text = (
+        "# Conformance reports\n\nWritten by `python -m sgdbench check-index` from the "
+        f"reports below (torch {', '.join(torch_versions)}). `FAIL` counts failing checks "
+        "(per device and dtype); facts about an undeclared weight-decay form are not counted.\n\n"
+        + index(reports)
+    )
+    with staged_output(folder) as stage:
+        (stage / "INDEX.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
 
 
 def add_parser(sub: Any) -> None:
@@ -220,6 +250,12 @@ def add_parser(sub: Any) -> None:
         help="cpu, cuda or cuda:N; repeat for several (default: every device present)",
     )
     ch.add_argument(
+        "--dtype",
+        action="append",
+        choices=["float32", "float64"],
+        help="repeat for several (default: float32 and float64)",
+    )
+    ch.add_argument(
         "--examples",
         type=int_at_least(1, 100_000),
         default=50,
@@ -250,3 +286,11 @@ def add_parser(sub: Any) -> None:
         help="write conformance.json and conformance.md here (nothing is written without it)",
     )
     ch.set_defaults(func=check)
+    ix = sub.add_parser(
+        "check-index",
+        help="summarise the conformance reports under a folder into FOLDER/INDEX.md",
+        description="Read FOLDER/*/conformance.json (written by check --out) and write one "
+        "table row per implementation into FOLDER/INDEX.md.",
+    )
+    ix.add_argument("folder", type=Path, help="e.g. results/conformance")
+    ix.set_defaults(func=check_index)

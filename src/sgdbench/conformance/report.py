@@ -136,3 +136,29 @@ def line(r: CheckResult) -> str:
         why = ": holds" if r.status == "holds" else f": does not hold{why}"
         why = " (not the declared weight-decay form)" + why
     return f"{verdict(r):<6} {r.id}  {r.implementation}{why}"
+
+
+def index(reports: list[tuple[str, dict[str, Any]]]) -> str:
+    """One row per report (folder name, its conformance.json): verdicts and what fails."""
+    rows = [
+        "| report | implementation | declared | hold | FAIL | n/a | xfail | what fails |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for folder, data in reports:
+        for impl in data["implementations"]:
+            mine = [r for r in data["results"] if r["implementation"] == impl["name"]]
+            counts = {s: sum(r["status"] == s and not r["fact_only"] for r in mine) for s in MARK}
+            failing = sorted(
+                {r["check"] for r in mine if r["status"] == "fails" and not r["fact_only"]}
+            )
+            declared = [f"rank {impl['rank']}"] if "rank" in impl else []
+            if "weight_decay" in impl:
+                declared.append(f"{impl['weight_decay']} decay")
+            declared += ["bitwise"] if impl.get("bitwise") else []
+            rows.append(
+                f"| [{folder}]({folder}/conformance.md) | `{impl['name']}` | "
+                f"{', '.join(declared)} | {counts['holds']} | {counts['fails']} | "
+                f"{counts['n/a']} | {counts['xfail']} | "
+                f"{', '.join(f'`{f}`' for f in failing) or '—'} |"
+            )
+    return "\n".join(rows) + "\n"
