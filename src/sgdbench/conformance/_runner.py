@@ -156,8 +156,16 @@ class Check:
                 run()
         except HypothesisException as e:  # flaky, unsatisfiable, health check: say so
             r.status = "fails"
-            r.message = f"the check could not reach a verdict: {type(e).__name__}: {_first(e)}"
             r.example = failing[-1] if failing else None
+            inner = getattr(e, "exceptions", None)  # Flaky* are exception groups
+            if inner:
+                first = inner[0]
+                r.message = (
+                    "nondeterministic: an example failed, then passed when Hypothesis replayed "
+                    f"it in the same process (it raised {type(first).__name__}: {_first(first)})"
+                )
+            else:
+                r.message = f"the check could not reach a verdict: {type(e).__name__}: {_first(e)}"
         except Exception as e:
             r.status = "fails"
             r.example = failing[-1] if failing else None
