@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -64,16 +65,27 @@ def reproduce(session: nox.Session) -> None:
     session.run("python", "-m", "sgdbench", "reproduce", *args)
 
 
+BENCH_FLAGS = {"--full", "--compare", "--save-baseline", "--instructions"}
+VALGRIND_HINT = (
+    "--instructions needs valgrind: `apt-get install valgrind` (Debian/Ubuntu) or "
+    "`dnf install valgrind` (Fedora); plain `nox -s bench` does not"
+)
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks into results/ (BENCHMARKS.md, plot, JSON); --full, --compare, --save-baseline."""
-    _install(session, "bench")
+    """Benchmarks into results/ (BENCHMARKS.md, plot, JSON); --full, --compare, --save-baseline,
+    --instructions (callgrind counts, gated instead of wall time)."""
     flags = set(session.posargs)
-    unknown = flags - {"--full", "--compare", "--save-baseline"}
+    unknown = flags - BENCH_FLAGS
     if unknown:
         session.error(
-            f"unknown bench flag(s) {sorted(unknown)}: use --full, --compare, --save-baseline"
+            f"unknown bench flag(s) {sorted(unknown)}: use {', '.join(sorted(BENCH_FLAGS))}"
         )
+    if "--instructions" in flags and shutil.which("valgrind") is None:
+        print(f"nox -s bench: {VALGRIND_HINT}", file=sys.stderr)
+        raise SystemExit(2)  # usage: the mode cannot run here (nox passes the status on)
+    _install(session, "bench")
     run_json = Path(session.create_tmp()) / "run.json"
     run_json.unlink(missing_ok=True)
     session.run(
@@ -84,8 +96,16 @@ def bench(session: nox.Session) -> None:
         "-q",
         f"--benchmark-json={run_json}",
         "--benchmark-columns=median,iqr,rounds",
+        "-p",
+        "no:codspeed",  # installed for its callgrind hooks only (benchmarks/instructions.py)
         *(["--full"] if "--full" in flags else []),
     )
+    counts = []
+    if "--instructions" in flags:
+        counts_json = Path(session.create_tmp()) / "instructions.json"
+        counts_json.unlink(missing_ok=True)
+        session.run("python", "-m", "benchmarks.instructions", "--out", str(counts_json))
+        counts = ["--instructions", str(counts_json)]
     session.run(
         "python",
         "-m",
@@ -95,6 +115,7 @@ def bench(session: nox.Session) -> None:
         "--out",
         "results",
         *sorted(flags & {"--compare", "--save-baseline"}),
+        *counts,
     )
 
 

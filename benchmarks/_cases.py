@@ -84,3 +84,40 @@ def iteration(data: Iterable[tuple[Tensor, Tensor]]) -> Callable[[], None]:
 
 def same_parameters(a: nn.Module, b: nn.Module) -> bool:
     return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def overhead(split: Split) -> tuple[dict[str, Callable[[], None]], dict[str, nn.Module]]:
+    """One epoch of train_test (training pass + evaluation) and of the chapter's bare loop body
+    doing the same steps and evaluation, each with its own seeded model; and their models."""
+    from sgdbench.training import train_test
+
+    models: dict[str, nn.Module] = {}
+
+    def setup(name: str):  # type: ignore[no-untyped-def]
+        torch.manual_seed(0)
+        model = models[name] = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=SEED_LR, momentum=SEED_MOMENTUM)
+        return model, opt, nn.CrossEntropyLoss(), batches(split, 32, True, "Batches", 0)
+
+    model_b, opt_b, crit_b, data_b = setup("bare loop")
+    model_t, opt_t, crit_t, data_t = setup("train_test")
+
+    def bare() -> None:  # the chapter's train_test body, one epoch
+        model_b.train()
+        for xb, yb in data_b:
+            opt_b.zero_grad()
+            loss = crit_b(model_b(xb), yb)
+            loss.backward()
+            opt_b.step()
+        model_b.eval()
+        with torch.no_grad():
+            tr, te = model_b(split.X_train), model_b(split.X_test)
+            crit_b(tr, split.y_train).item()
+            crit_b(te, split.y_test).item()
+            (tr.argmax(dim=1) == split.y_train).float().mean().item()
+            (te.argmax(dim=1) == split.y_test).float().mean().item()
+
+    def ours() -> None:
+        train_test(model_t, data_t, split, epochs=1, optimizer=opt_t, criterion=crit_t)
+
+    return {"bare loop": bare, "train_test": ours}, models

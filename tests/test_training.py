@@ -137,3 +137,30 @@ def test_train_test_bad_input() -> None:
         train_test(mlp(), Batches(s.X_train, s.y_train, 500, drop_last=True), s)
     with pytest.raises(ValueError, match="`model` is on meta but `split` is on cpu"):
         train_test(mlp().to("meta"), b, s)
+
+
+def test_injected_step_ops_add_work_not_numbers() -> None:
+    """SGDBENCH_INJECT_STEP_OPS (for checking the instruction gate) swaps in a train_epoch with
+    extra tensor ops per step; unset, the plain one runs. Either trains to the same numbers."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import torch; from sgdbench import training; from sgdbench.data import two_moons, Batches;"
+        "from sgdbench.models import mlp; s = two_moons(); torch.manual_seed(0); m = mlp();"
+        "o = torch.optim.SGD(m.parameters(), lr=0.1);"
+        "b = Batches(s.X_train, s.y_train, 32);"
+        "training.train_epoch(m, b, o, torch.nn.CrossEntropyLoss());"
+        "print(training.train_epoch.__name__, float(sum(p.sum() for p in m.parameters())))"
+    )
+    outs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "SGDBENCH_INJECT_STEP_OPS": k},
+            capture_output=True, text=True, check=True,
+        ).stdout.split()
+        for k in ("0", "2")
+    ]  # fmt: skip
+    assert outs[0][0] == "train_epoch" and outs[1][0] == "_train_epoch_with_injected_ops"
+    assert outs[0][1] == outs[1][1]

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["GATE", "Ratio", "gate", "load", "render", "run_label"]
+__all__ = ["GATE", "Ratio", "gate", "load", "met", "render", "run_label", "targets"]
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -293,7 +293,9 @@ def _tta_section(run: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _targets_section(run: dict[str, Any]) -> list[str]:
+def targets(run: dict[str, Any]) -> list[tuple[str, float | None, float, str]]:
+    """(figure, measured or None, target, "≥" or "≤") for each of the README's targets."""
+
     def med(bench: str, num: str, den: str) -> float | None:
         m = Ratio(bench, num, den).measure(run)
         return None if m is None else m[0]
@@ -302,12 +304,20 @@ def _targets_section(run: dict[str, Any]) -> list[str]:
     sgd = med("test_epoch_cost[cpu-n800]", "SGD-32 DataLoader", "SGD-32 Batches")
     gd = med("test_epoch_cost[cpu-n800]", "GD DataLoader", "GD Batches")
     over = med("test_train_test_overhead", "train_test", "bare loop")
-    rows = [
+    return [
         ("Batches iteration speed-up over DataLoader, b = 32", it, 20.0, "≥"),
         ("SGD-32 epoch speed-up, Batches over DataLoader", sgd, 1.3, "≥"),
         ("GD epoch speed-up, Batches over DataLoader", gd, 6.0, "≥"),
         ("train_test / bare loop (epoch incl. evaluation)", over, 1.05, "≤"),
     ]
+
+
+def met(value: float, target: float, op: str) -> bool:
+    return value >= target if op == "≥" else value <= target
+
+
+def _targets_section(run: dict[str, Any]) -> list[str]:
+    rows = targets(run)
     lines = [
         "## Targets (CPU, n = 800)",
         "",
@@ -318,7 +328,7 @@ def _targets_section(run: dict[str, Any]) -> list[str]:
         if value is None:
             lines.append(f"| {name} | not measured | {op} {target} | — |")
             continue
-        ok = value >= target if op == "≥" else value <= target
+        ok = met(value, target, op)
         lines.append(f"| {name} | {value:.2f} | {op} {target} | {'yes' if ok else '**no**'} |")
     ep, itb = _bench(run, "test_epoch_cost[cpu-n800]"), _bench(run, "test_iteration_cost[cpu-n800]")
     if ep and itb:
@@ -336,9 +346,15 @@ def _targets_section(run: dict[str, Any]) -> list[str]:
 
 
 def render(
-    run: dict[str, Any], out_dir: Path | None = None, gate_rows: list[str] | None = None
+    run: dict[str, Any],
+    out_dir: Path | None = None,
+    gate_rows: list[str] | None = None,
+    instructions: list[str] | None = None,
 ) -> str:
-    """The whole BENCHMARKS.md text; writes the batch-size plot into ``out_dir`` if given."""
+    """The whole BENCHMARKS.md text; writes the batch-size plot into ``out_dir`` if given.
+
+    ``instructions``: the instruction-count section (``instrreport.section``), when counted.
+    """
     mi = run["machine_info"]
     sb, cpu = mi["sgdbench"], mi.get("cpu", {})
     lines = [
@@ -355,8 +371,10 @@ def render(
         "",
     ]
     if gate_rows:
-        lines += ["## Regression gate", "", *gate_rows, ""]
+        lines += ["## Regression gate (wall-time ratios)", "", *gate_rows, ""]
     lines += [*_targets_section(run), ""]
+    if instructions:
+        lines += [*instructions, ""]
     lines += [*_epoch_section(run), ""]
     lines += [*_batch_section(run, out_dir), ""]
     lines += _tta_section(run)

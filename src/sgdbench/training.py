@@ -9,6 +9,7 @@ times, and times each epoch's training pass.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Sized
 from dataclasses import asdict, dataclass, field
@@ -130,6 +131,33 @@ def train_epoch(
         loss = criterion(model(batch_X), batch_y)  # forward
         loss.backward()  # backward
         optimizer.step()  # update
+
+
+# For checking the instruction-count gate only: SGDBENCH_INJECT_STEP_OPS=k adds k cheap tensor
+# operations (an add of 0 to the batch, result unused) to every training step. Read once at
+# import; unset, train_epoch above is the one that runs and nothing is added to the hot path.
+_INJECT_STEP_OPS = int(os.environ.get("SGDBENCH_INJECT_STEP_OPS", "0"))
+
+
+def _train_epoch_with_injected_ops(
+    model: nn.Module,
+    train_batches: Iterable[tuple[Tensor, Tensor]],
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+) -> None:
+    """train_epoch plus _INJECT_STEP_OPS extra tensor operations per step (a regression)."""
+    model.train()
+    for batch_X, batch_y in train_batches:
+        for _ in range(_INJECT_STEP_OPS):
+            torch.add(batch_X, 0.0)
+        optimizer.zero_grad()
+        loss = criterion(model(batch_X), batch_y)
+        loss.backward()
+        optimizer.step()
+
+
+if _INJECT_STEP_OPS:
+    train_epoch = _train_epoch_with_injected_ops
 
 
 def _evaluate(model: nn.Module, criterion: nn.Module, split: Split) -> list[Tensor]:

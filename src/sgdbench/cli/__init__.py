@@ -86,6 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also store RUN as OUT/benchmarks/LABEL-baseline.json",
     )
+    br.add_argument(
+        "--instructions",
+        type=Path,
+        metavar="COUNTS",
+        help="instruction counts (python -m benchmarks.instructions): a section in the report; "
+        "with --compare, gated against OUT/benchmarks/LABEL-instructions-baseline.json, and "
+        "the wall-time ratios then only warn",
+    )
+    br.add_argument(
+        "--instructions-baseline",
+        type=Path,
+        default=None,
+        help="instruction baseline (default: OUT/benchmarks/LABEL-instructions-baseline.json)",
+    )
     br.set_defaults(func=bench_report)
 
     _check.add_parser(sub)
