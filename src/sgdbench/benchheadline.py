@@ -36,9 +36,10 @@ def headline(run: dict[str, Any], counts: dict[str, Any] | None, report: str, ga
         sgd = sorted(counts["cases"]["SGD-32 Batches"]["instructions"])
         gd = sorted(counts["cases"]["GD Batches"]["instructions"])
         s, g = sgd[len(sgd) // 2], gd[len(gd) // 2]
+        per_step = s / counts["cases"]["SGD-32 Batches"]["steps"]
         lines.append(
             f"instructions: SGD-32 epoch {s / 1e6:.2f} M vs GD epoch {g / 1e6:.3f} M → "
-            f"{s / g:.1f}× ({s / 25 / 1e3:.0f} k per SGD step)"
+            f"{s / g:.1f}× ({per_step / 1e3:.0f} k per SGD step)"
         )
     for name, value, target, op in targets(run):
         shown = "not measured" if value is None else f"{value:.2f}"
