@@ -1,0 +1,255 @@
+"""What every optimizer check shares: strategies, the generated tensors, running an optimizer on
+fed gradients, comparing with the oracle, and the registry the checks join."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from hypothesis import strategies as st
+from torch import Tensor, nn
+
+from sgdbench.conformance._impl import OptimizerUnderTest
+from sgdbench.conformance._oracle import Hyper, Step, trajectory
+from sgdbench.conformance._runner import Body, Check, Variant, register
+
+Case = dict[str, Any]
+
+
+Trace = list[list[Tensor]]
+
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+lrs = st.sampled_from([0.01, 0.1, 0.5]) | st.floats(1e-3, 1.0)
+
+
+momenta = st.sampled_from([0.5, 0.9]) | st.floats(0.01, 0.99)
+
+
+dampenings = st.sampled_from([0.1, 0.5, 1.0]) | st.floats(0.0, 1.0)
+
+
+decays = st.sampled_from([1e-4, 0.1]) | st.floats(1e-4, 0.5)
+
+
+shapes = st.lists(st.lists(st.integers(1, 3), min_size=1, max_size=2), min_size=1, max_size=3)
+
+
+def problem(draw: st.DrawFn, steps: tuple[int, int]) -> Case:
+    """A seed, parameter shapes and a number of steps: the tensors follow from the seed."""
+    return {
+        "seed": draw(seeds, label="seed"),
+        "shapes": draw(shapes, label="shapes"),
+        "steps": draw(st.integers(*steps), label="steps"),
+    }
+
+
+def tensors(case: Case, variant: Variant) -> tuple[list[Tensor], list[list[Tensor | None]]]:
+    """θ₀ and the gradient of every step, exact in the variant's dtype, None where a case says."""
+    gen = torch.Generator().manual_seed(case["seed"])
+
+    def draw(shape: list[int]) -> Tensor:
+        return torch.randn(shape, generator=gen, dtype=torch.float64).to(variant.torch_dtype)
+
+    theta0 = [draw(s) for s in case["shapes"]]
+    idle = case.get("no_grad") or [[] for _ in range(case["steps"])]
+    grads: list[list[Tensor | None]] = [
+        [None if i in idle[t] else draw(s) for i, s in enumerate(case["shapes"])]
+        for t in range(case["steps"])
+    ]
+    return theta0, grads
+
+
+def hyper(impl: OptimizerUnderTest, **values: Any) -> dict[str, Any]:
+    """The check's hyper-parameters; neutral values for what it does not set, where taken."""
+    neutral = {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}
+    neutral["maximize"] = False
+    kwargs = {k: v for k, v in neutral.items() if impl.takes(k)}
+    kwargs.update(values)
+    return kwargs
+
+
+def oracle_hyper(impl: OptimizerUnderTest, kwargs: dict[str, Any]) -> Hyper:
+    fields = {k: v for k, v in kwargs.items() if k in Hyper.__dataclass_fields__}
+    return Hyper(**fields, decoupled=impl.weight_decay == "decoupled")
+
+
+def run(
+    impl: OptimizerUnderTest,
+    theta0: list[Tensor],
+    grads: list[list[Tensor | None]],
+    kwargs: dict[str, Any],
+    variant: Variant,
+    groups: list[tuple[list[int], dict[str, Any]]] | None = None,
+) -> Trace:
+    """θ (float64 copies on the CPU) after every step of the optimizer fed ``grads``."""
+    params = [nn.Parameter(t.clone().to(variant.device)) for t in theta0]
+    spec: Any = params
+    if groups is not None:
+        spec = [{"params": [params[i] for i in idx], **h} for idx, h in groups]
+    opt = impl.make(spec, **kwargs)
+    trace = []
+    for step in grads:
+        for p, g in zip(params, step, strict=True):
+            p.grad = None if g is None else g.to(variant.device).clone()
+        opt.step()
+        trace.append([p.detach().to("cpu", torch.float64).clone() for p in params])
+    return trace
+
+
+def _call(impl: OptimizerUnderTest, kwargs: dict[str, Any]) -> str:
+    return f"{impl.name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+
+
+def assert_follows(
+    what: str, got: Trace, expected: list[Step], call: str, slack: float = 2
+) -> None:
+    """Every θ within ``slack``·E of the oracle (E: the derived rounding bound), explained."""
+    __tracebackhide__ = True
+    for t, (theta, step) in enumerate(zip(got, expected, strict=True)):
+        for i, (a, b, e) in enumerate(zip(theta, step.theta, step.bound, strict=True)):
+            diff = (a - b).abs()
+            bad = ~(diff <= slack * e)  # NaN counts as bad
+            if bad.any():
+                j = tuple(bad.nonzero()[0].tolist())
+                raise AssertionError(
+                    f"θ[{i}]{list(j)} after step {t + 1} is {a[j].item()!r}, but {what} gives "
+                    f"{b[j].item()!r} (|diff| {diff[j].item():.3g}, allowed "
+                    f"{slack * e[j].item():.3g}: {slack:g}× the rounding bound) [{call}]"
+                )
+
+
+def assert_same(
+    what: str, got: Trace, expected: Trace, call: str, bound: list[Step] | None
+) -> None:
+    """Two trajectories agree: bitwise when ``bound`` is None, else within 2E of each other."""
+    __tracebackhide__ = True
+    if bound is not None:
+        as_steps = [Step(t, s.bound) for t, s in zip(expected, bound, strict=True)]
+        assert_follows(what, got, as_steps, call)
+        return
+    for t, (theta, other) in enumerate(zip(got, expected, strict=True)):
+        for i, (a, b) in enumerate(zip(theta, other, strict=True)):
+            if not torch.equal(a, b):
+                diff = (a - b).abs().max().item()
+                raise AssertionError(
+                    f"θ[{i}] after step {t + 1} differs from {what} by up to {diff:.3g}, but "
+                    f"should be bitwise equal [{call}]"
+                )
+
+
+def _needs(*args: str, **values: Any) -> Any:
+    """applicable(): the check needs these arguments taken (and these values accepted)."""
+
+    def applicable(impl: OptimizerUnderTest) -> str | None:
+        probe = {"lr": 0.1, **{a: _PROBE[a] for a in args}, **values}
+        return impl.refuses(**probe)
+
+    return applicable
+
+
+_PROBE = {
+    "momentum": 0.9,
+    "dampening": 0.5,
+    "weight_decay": 0.1,
+    "nesterov": True,
+    "maximize": True,
+    "foreach": True,
+}
+
+
+def _check(name: str, cites: str, **kw: Any) -> Callable[[Body], Check]:
+    return register(CHECKS, "optimizer", name, cites, **kw)
+
+
+CHECKS: list[Check] = []
+
+
+def _follows_oracle(impl: OptimizerUnderTest, case: Case, variant: Variant, what: str) -> None:
+    __tracebackhide__ = True
+    theta0, grads = tensors(case, variant)
+    values = {
+        k: case[k]
+        for k in ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+        if k in case
+    }
+    kwargs = hyper(impl, **values)
+    expected = trajectory(
+        theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
+    )
+    assert_follows(what, run(impl, theta0, grads, kwargs, variant), expected, _call(impl, kwargs))
+
+
+def features(impl: OptimizerUnderTest) -> set[str]:
+    """The optional arguments the implementation takes and accepts a working value for."""
+    probes: dict[str, dict[str, Any]] = {
+        "momentum": {"momentum": 0.9},
+        "dampening": {"momentum": 0.9, "dampening": 0.5},
+        "nesterov": {"momentum": 0.9, "nesterov": True},
+        "weight_decay": {"weight_decay": 0.1},
+        "maximize": {"maximize": True},
+    }
+    return {name for name, probe in probes.items() if impl.refuses(lr=0.1, **probe) is None}
+
+
+@st.composite
+def configs(
+    draw: st.DrawFn,
+    impl: OptimizerUnderTest,
+    steps: tuple[int, int],
+    *,
+    decay: bool = True,
+    maximize: bool | None = None,
+) -> Case:
+    """A problem and a setting of every optional argument the implementation has."""
+    have = features(impl)
+    case = {**problem(draw, steps), "lr": draw(lrs, label="lr")}
+    if "momentum" in have and draw(st.booleans(), label="with momentum"):
+        case["momentum"] = draw(momenta, label="momentum")
+        if "nesterov" in have and draw(st.booleans(), label="nesterov"):
+            case["nesterov"] = True
+        elif "dampening" in have:
+            case["dampening"] = draw(st.just(0.0) | dampenings, label="dampening")
+    if decay and "weight_decay" in have and draw(st.booleans(), label="with decay"):
+        case["weight_decay"] = draw(decays, label="weight_decay")
+    if "maximize" in have and (maximize or (maximize is None and draw(st.booleans()))):
+        case["maximize"] = True
+    return case
+
+
+def _values(case: Case) -> dict[str, Any]:
+    names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+    return {k: case[k] for k in names if k in case}
+
+
+@st.composite
+def _every_switch(draw: st.DrawFn) -> Case:
+    return {
+        **problem(draw, (1, 3)),
+        "lr": draw(lrs, label="lr"),
+        "momentum": draw(momenta, label="momentum"),
+        "weight_decay": draw(decays, label="weight_decay"),
+    }
+
+
+def switches(impl: OptimizerUnderTest, case: Case) -> list[dict[str, Any]]:
+    """Every on/off combination of the optional arguments the implementation has (≤ 12)."""
+    import itertools
+
+    have = features(impl)
+    out = []
+    for mom, nest, decay, maxi in itertools.product([False, True], repeat=4):
+        if (mom and "momentum" not in have) or (nest and ("nesterov" not in have or not mom)):
+            continue
+        if (decay and "weight_decay" not in have) or (maxi and "maximize" not in have):
+            continue
+        kw: dict[str, Any] = {"lr": case["lr"]}
+        kw.update({"momentum": case["momentum"]} if mom else {})
+        kw.update({"nesterov": True} if nest else {})
+        kw.update({"weight_decay": case["weight_decay"]} if decay else {})
+        kw.update({"maximize": True} if maxi else {})
+        out.append(kw)
+    return out
