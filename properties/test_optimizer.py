@@ -3,9 +3,10 @@ scheme", and weight decay as L2 ("optim.SGD(…, weight_decay=0.1) adds an L2 re
 with torch.optim.SGD's documented contract around them.
 
 The checks are :data:`sgdbench.conformance.OPTIMIZER_CHECKS`, one function each in
-``src/sgdbench/conformance/optimizer.py`` with the sentence it checks in its ``cites``. Here
-they run on the reference SGD and every torch.optim.SGD path (declared bitwise where they are),
-or on ``--optimizer MODULE:ATTR``; ``properties/conftest.py`` parametrizes ``conformance``.
+``src/sgdbench/conformance/optimizer/`` (``algorithm.py``, ``contract.py``) with the sentence
+it checks in its ``cites``. Here they run on the reference SGD and every torch.optim.SGD path
+(declared bitwise where they are), or on ``--optimizer MODULE:ATTR``; ``properties/conftest.py``
+parametrizes ``conformance``.
 """
 
 from __future__ import annotations
