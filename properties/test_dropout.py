@@ -4,7 +4,7 @@ output of a neuron is the same during training and testing", and "in evaluation 
 dropout layer is letting through the input and the network acts deterministic".
 
 The checks are :data:`sgdbench.conformance.DROPOUT_CHECKS`, one function each in
-``src/sgdbench/conformance/dropout.py`` (expectation, law, p = 1, keep rate, independent
+``src/sgdbench/conformance/dropout/`` (expectation, law, p = 1, keep rate, independent
 units, eval identity, train varies, seeded). Here they run on the reference dropout function
 and layer, torch's F.dropout and nn.Dropout, or on ``--dropout MODULE:ATTR``.
 """
