@@ -77,6 +77,17 @@ def oracle_hyper(impl: OptimizerUnderTest, kwargs: dict[str, Any]) -> Hyper:
     return Hyper(**fields, decoupled=impl.weight_decay == "decoupled")
 
 
+def parameters(theta0: list[Tensor], variant: Variant) -> list[nn.Parameter]:
+    """Fresh leaf parameters holding θ₀, on the variant's device."""
+    return [nn.Parameter(t.clone().to(variant.device)) for t in theta0]
+
+
+def feed(params: list[nn.Parameter], step: list[Tensor | None], variant: Variant) -> None:
+    """Set each parameter's grad to a copy of this step's gradient (None: it sits out)."""
+    for p, g in zip(params, step, strict=True):
+        p.grad = None if g is None else g.to(variant.device).clone()
+
+
 def run(
     impl: OptimizerUnderTest,
     theta0: list[Tensor],
@@ -86,15 +97,14 @@ def run(
     groups: list[tuple[list[int], dict[str, Any]]] | None = None,
 ) -> Trace:
     """θ (float64 copies on the CPU) after every step of the optimizer fed ``grads``."""
-    params = [nn.Parameter(t.clone().to(variant.device)) for t in theta0]
+    params = parameters(theta0, variant)
     spec: Any = params
     if groups is not None:
         spec = [{"params": [params[i] for i in idx], **h} for idx, h in groups]
     opt = impl.make(spec, **kwargs)
     trace = []
     for step in grads:
-        for p, g in zip(params, step, strict=True):
-            p.grad = None if g is None else g.to(variant.device).clone()
+        feed(params, step, variant)
         opt.step()
         trace.append([p.detach().to("cpu", torch.float64).clone() for p in params])
     return trace

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import torch
 from hypothesis import strategies as st
-from torch import nn
 
 from sgdbench.conformance._impl import OptimizerUnderTest
 from sgdbench.conformance._oracle import Hyper, trajectory
@@ -24,6 +23,7 @@ from sgdbench.conformance.optimizer._harness import (
     lrs,
     momenta,
     oracle_hyper,
+    parameters,
     problem,
     run,
     tensors,
@@ -121,7 +121,7 @@ def weight_decay_coupled(impl: OptimizerUnderTest, case: Case, variant: Variant)
     plain = hyper(impl, **values)
     got = run(impl, theta0, grads, decayed, variant)
     # The same optimizer without decay, on the penalised loss Σ⟨g, θ⟩ + (λ/2)‖θ‖² (autograd).
-    params = [nn.Parameter(t.clone().to(variant.device)) for t in theta0]
+    params = parameters(theta0, variant)
     opt = impl.make(params, **plain)
     penalised = []
     for step in grads:

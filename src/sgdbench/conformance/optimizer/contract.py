@@ -27,10 +27,12 @@ from sgdbench.conformance.optimizer._harness import (
     configs,
     decays,
     features,
+    feed,
     hyper,
     lrs,
     momenta,
     oracle_hyper,
+    parameters,
     problem,
     run,
     switches,
@@ -69,11 +71,10 @@ def grad_unchanged(impl: OptimizerUnderTest, case: Case, variant: Variant) -> No
     theta0, grads = tensors(case, variant)
     for values in switches(impl, case):
         kwargs = hyper(impl, **values)
-        params = [nn.Parameter(t.clone().to(variant.device)) for t in theta0]
+        params = parameters(theta0, variant)
         opt = impl.make(params, **kwargs)
         for t, step in enumerate(grads):
-            for p, g in zip(params, step, strict=True):
-                p.grad = None if g is None else g.to(variant.device).clone()
+            feed(params, step, variant)
             opt.step()
             for i, (p, g) in enumerate(zip(params, step, strict=True)):
                 if g is not None and not torch.equal(p.grad.to("cpu"), g):  # type: ignore[union-attr]
@@ -114,12 +115,11 @@ def none_grad_untouched(impl: OptimizerUnderTest, case: Case, variant: Variant) 
     theta0, grads = tensors(case, variant)
     for values in switches(impl, case):
         kwargs = hyper(impl, **values)
-        params = [nn.Parameter(t.clone().to(variant.device)) for t in theta0]
+        params = parameters(theta0, variant)
         opt = impl.make(params, **kwargs)
         call = _call(impl, kwargs) + f", no_grad={case['no_grad']}"
         for t, step in enumerate(grads):
-            for p, g in zip(params, step, strict=True):
-                p.grad = None if g is None else g.to(variant.device).clone()
+            feed(params, step, variant)
             before = [(p.detach().clone(), copy_state(opt.state.get(p, {}))) for p in params]
             opt.step()
             for i, (p, (theta, state)) in enumerate(zip(params, before, strict=True)):
@@ -204,19 +204,17 @@ def state_dict_roundtrip(impl: OptimizerUnderTest, case: Case, variant: Variant)
     kwargs = hyper(impl, **_values(case))
     k = case["save_after"]
     straight = run(impl, theta0, grads, kwargs, variant)
-    params = [nn.Parameter(t.clone().to(variant.device)) for t in theta0]
+    params = parameters(theta0, variant)
     opt = impl.make(params, **kwargs)
     for step in grads[:k]:
-        for p, g in zip(params, step, strict=True):
-            p.grad = None if g is None else g.to(variant.device).clone()
+        feed(params, step, variant)
         opt.step()
     saved = copy.deepcopy(opt.state_dict())
     fresh = [nn.Parameter(p.detach().clone()) for p in params]
     resumed = impl.make(fresh, **kwargs)
     resumed.load_state_dict(saved)
     for t, step in enumerate(grads[k:], start=k):
-        for p, g in zip(fresh, step, strict=True):
-            p.grad = None if g is None else g.to(variant.device).clone()
+        feed(fresh, step, variant)
         resumed.step()
         for i, (p, theta) in enumerate(zip(fresh, straight[t], strict=True)):
             if not torch.equal(p.detach().to("cpu", torch.float64), theta):
