@@ -65,3 +65,31 @@ def run_options(parser: argparse.ArgumentParser, default_seeds: int) -> None:
         default=Path("results"),
         help="folder to write into; created if missing (default: results/)",
     )
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, but got {text!r}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"must be in (0, 86400] seconds, but got {value}")
+    return value
+
+
+def ddp_options(parser: argparse.ArgumentParser) -> None:
+    """--batch-size, --seed, --timeout (and the tests' hidden --fault): every data-parallel run."""
+    parser.add_argument(
+        "--batch-size",
+        type=int_at_least(1),
+        default=32,
+        help="global batch, split evenly over the ranks (default: 32, the chapter's)",
+    )
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="(default: 0)")
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        default=60.0,
+        help="seconds any collective may wait before the run fails (default: 60)",
+    )
+    parser.add_argument("--fault", help=argparse.SUPPRESS)  # tests only: KIND:RANK:STEP

@@ -87,12 +87,15 @@ def devices_present() -> list[str]:
     return ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 
 
-def checks_for(impl: Impl) -> list[Check]:
+def checks_for(impl: Any) -> list[Check]:
+    """The checks that apply to ``impl``'s kind (an implementation may name its own)."""
+    if hasattr(impl, "checks"):
+        return impl.checks()  # type: ignore[no-any-return]
     return OPTIMIZER_CHECKS if isinstance(impl, OptimizerUnderTest) else DROPOUT_CHECKS
 
 
 def run_checks(
-    impl: Impl,
+    impl: Any,
     *,
     devices: Sequence[str] | None = None,
     dtypes: Sequence[str] = DTYPES,

@@ -27,7 +27,20 @@ from hypothesis.reporting import with_reporter
 
 from sgdbench.conformance._impl import UsageError
 
-__all__ = ["Check", "CheckResult", "Variant", "load_xfails", "register", "settings_for"]
+__all__ = [
+    "Check",
+    "CheckResult",
+    "HarnessFailed",
+    "Variant",
+    "load_xfails",
+    "register",
+    "settings_for",
+]
+
+
+class HarnessFailed(RuntimeError):
+    """The machinery that runs the examples broke (a rank died): no verdict, end the run."""
+
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -139,11 +152,15 @@ class Check:
         self, impl: Any, variant: Variant, hsettings: settings, seed: int | None, r: CheckResult
     ) -> None:
         failing: list[dict[str, Any]] = []
+        broken: list[HarnessFailed] = []
 
         def test(case: dict[str, Any]) -> None:
             r.examples += 1
             try:
                 self.body(impl, case, variant)
+            except HarnessFailed as e:
+                broken.append(e)
+                raise
             except Exception:
                 failing.append(case)  # the last one is the shrunk example Hypothesis replays
                 raise
@@ -152,8 +169,14 @@ class Check:
         if seed is not None:
             run = hypothesis_seed(seed)(run)
         try:
-            with with_reporter(lambda _text: None):
-                run()
+            try:
+                with with_reporter(lambda _text: None):
+                    run()
+            finally:
+                if broken:
+                    raise broken[0]
+        except HarnessFailed:
+            raise
         except HypothesisException as e:  # flaky, unsatisfiable, health check: say so
             r.status = "fails"
             r.example = failing[-1] if failing else None
