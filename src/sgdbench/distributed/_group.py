@@ -21,24 +21,18 @@ Failures end the group and never hang it (issue "Failures do not hang"):
 from __future__ import annotations
 
 import contextlib
-import errno
-import importlib
-import multiprocessing as mp
 import os
 import pickle
 import queue
-import signal
-import socket
 import time
 import traceback
-import warnings
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, NoReturn
 
 from sgdbench.conformance._runner import HarnessFailed
+from sgdbench.distributed._procs import context, exit_reason, free_port, one_line, resolve
 
-__all__ = ["RankFailed", "WorkerGroup", "free_port", "run_on_ranks"]
+__all__ = ["RankFailed", "WorkerGroup", "free_port", "resolve", "run_on_ranks"]
 
 BACKENDS = ("gloo", "nccl")
 GRACE_S = 10.0  # beyond the process group's timeout: spawning and importing torch included
@@ -53,38 +47,6 @@ class RankFailed(HarnessFailed):
         super().__init__(f"{who} failed: {reason}")
         self.rank = rank
         self.reason = reason
-
-
-def free_port(requested: int | None = None) -> int:
-    """``requested`` if it can be bound on 127.0.0.1 now, else a free port the OS picks."""
-    if requested is not None:
-        if not 1 <= requested <= 65535:
-            raise ValueError(f"`port` must be in 1..65535, but got {requested}")
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", requested))
-                return requested
-            except OSError as e:
-                if e.errno != errno.EADDRINUSE:
-                    raise
-        warnings.warn(f"port {requested} is in use: taking a free one", stacklevel=2)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def resolve(task: str) -> Callable[..., Any]:
-    """``module:function`` → the function (what a spawned rank can import)."""
-    module, _, name = task.partition(":")
-    fn = getattr(importlib.import_module(module), name)
-    if not callable(fn):
-        raise TypeError(f"task {task!r} is not callable")
-    return fn  # type: ignore[no-any-return]
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split()) or "(no message)"
-    return f"{type(e).__name__}: {text[:400]}"
 
 
 def _serve(
@@ -123,7 +85,7 @@ def _serve(
             out = resolve(task)(payload)
             report("ok", rank, seq, pickle.dumps(out))
     except BaseException as e:
-        report("error", rank, _one_line(e), traceback.format_exc())
+        report("error", rank, one_line(e), traceback.format_exc())
         results.close()
         results.join_thread()
         os._exit(1)  # skip destroy_process_group: a peer may be stuck in a collective
@@ -170,7 +132,7 @@ class WorkerGroup:
         self.close()
 
     def start(self) -> None:
-        ctx = _context()
+        ctx = context()
         self.port = free_port(self._requested_port)
         self._results = ctx.Queue()
         self._tasks = [ctx.Queue() for _ in range(self.world_size)]
@@ -250,7 +212,7 @@ class WorkerGroup:
             if p.exitcode not in (None, 0) and r not in errors
         ]
         if died:
-            self._fail(died[0][0], f"died with {_exit_reason(died[0][1])}")
+            self._fail(died[0][0], f"died with {exit_reason(died[0][1])}")
         rank = min(errors)
         self._fail(rank, errors[rank])
 
@@ -275,38 +237,6 @@ class WorkerGroup:
             q.cancel_join_thread()
             q.close()
         self._procs, self._tasks = [], []
-
-
-def _context() -> Any:
-    """``forkserver``, with torch and the task modules imported once in the server: every rank
-    of every group forks from it, a fresh process (no parent threads, no CUDA context) that
-    starts in milliseconds instead of importing torch anew (``spawn``'s seconds). Where there
-    is no forkserver (not POSIX), ``spawn``."""
-    if "forkserver" not in mp.get_all_start_methods():
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
-    return ctx
-
-
-PRELOAD = [
-    "torch",
-    "torch.distributed",
-    "torch._dynamo",  # DistributedDataParallel.__init__ imports it: 2-3 s in every rank
-    "sgdbench.distributed._tasks",
-    "sgdbench.distributed._train",
-    # what sgdbench.data.two_moons imports when first called (seconds, paid once here)
-    "sklearn.datasets",
-    "sklearn.model_selection",
-    "sklearn.preprocessing",
-]
-
-
-def _exit_reason(code: int) -> str:
-    if code < 0:
-        with contextlib.suppress(ValueError):
-            return f"signal {signal.Signals(-code).name}"
-    return f"exit code {code}"
 
 
 def run_on_ranks(
