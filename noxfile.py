@@ -127,6 +127,16 @@ def claims(session: nox.Session) -> None:
     session.run("python", "-m", "sgdbench", "claims", *args)
 
 
+@nox.session
+def ddp(session: nox.Session) -> None:
+    """Data-parallel epoch cost and all-reduce share against the world size (DDP, gloo) →
+    the data-parallel section of results/BENCHMARKS.md and results/benchmarks/ddp-cpu.json
+    (args go to ``python -m sgdbench ddp-bench``)."""
+    _install(session)
+    args = session.posargs or ["--world-sizes", "1,2", "--epochs", "50"]
+    session.run("python", "-m", "sgdbench", "ddp-bench", *args)
+
+
 # Third-party SGD-family optimizers the conformance session checks. They declare `torch`, so
 # they go in with --no-deps next to the session's torch (else pip pulls the CUDA build);
 # pytorch-ranger is what torch_optimizer imports at top level.

@@ -193,3 +193,25 @@ def test_cli_bad_input(tmp_path: Path, capsys, args: list[str], code: int, messa
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_bench_report_keeps_the_data_parallel_section(tmp_path: Path) -> None:
+    """ddp-bench's section (from OUT/benchmarks/ddp-cpu.json) survives a new bench report."""
+    out = tmp_path / "results"
+    (out / "benchmarks").mkdir(parents=True)
+    row = {"median": 1.0, "q1": 0.9, "q3": 1.1}
+    ddp = {
+        "settings": {"world_sizes": [2], "epochs": 3, "batch_size": 32},
+        "machine": {"cores": 2, "cpu": "x86_64", "torch": "2.13.0"},
+        "rows": [
+            {"label": "1 (no DDP)", "per_rank_batch": 32, "steps_per_epoch": 25, "epoch_ms": row},
+            {"label": "2", "per_rank_batch": 16, "steps_per_epoch": 25, "epoch_ms": row,
+             "comm_share": row, "comm_ms_per_step": row, "hook_overhead": 1.0},
+        ],
+    }  # fmt: skip
+    (out / "benchmarks" / "ddp-cpu.json").write_text(json.dumps(ddp))
+    run = _write(tmp_path / "run.json", _run())
+    assert cli.main(["bench-report", str(run), "--out", str(out)]) == 0
+    report = (out / "BENCHMARKS.md").read_text()
+    assert report.count("## Data-parallel epochs (DDP on gloo)") == 1
+    assert "| 2 | 16 | 25 | 1.00 (0.90–1.10) | ×1.00 | 100% (90%–110%)" in report

@@ -187,3 +187,20 @@ def test_ddp_bench_bad_arguments(
     err = capsys.readouterr().err
     assert says in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_users_optimizer_under_ddp() -> None:
+    """The seam for a user's optimizer: check_ddp takes any OptimizerUnderTest (here sgdbench's
+    reference SGD, written apart from torch's) and runs it on the ranks."""
+    from sgdbench import reference
+    from sgdbench.conformance import OptimizerUnderTest
+    from sgdbench.distributed import check_ddp
+
+    report = check_ddp(
+        optimizer=OptimizerUnderTest(reference.SGD),
+        only="ddp.matches*",
+        dtypes=["float32"],
+        examples=5,
+    )
+    assert [r.status for r in report.results] == ["holds"]
+    assert report.results[0].implementation == "DDP[gloo×2](sgdbench.reference.sgd:SGD)"

@@ -47,7 +47,7 @@ def add_parser(sub: Any) -> None:
 
 def ddp_bench(args: argparse.Namespace) -> int:
     from sgdbench.distributed import RankFailed
-    from sgdbench.distributed.bench import Settings, measure, update_benchmarks_md
+    from sgdbench.distributed.bench import STORE, Settings, measure, update_benchmarks_md
 
     bad = [k for k in args.world_sizes if args.batch_size % k]
     if bad:
@@ -68,7 +68,7 @@ def ddp_bench(args: argparse.Namespace) -> int:
     out = Path(args.out)
     md = update_benchmarks_md(out / "BENCHMARKS.md", data)
     with staged_output(out / "benchmarks") as stage:
-        write_json(stage / "ddp-cpu.json", data)
+        write_json(stage / STORE, data)
     with staged_output(out) as stage:
         (stage / "BENCHMARKS.md").write_text(md, encoding="utf-8")
     print("\n".join(line for line in md.splitlines() if line.startswith("|")))

@@ -30,10 +30,11 @@ import torch
 from sgdbench.distributed._group import WorkerGroup
 from sgdbench.distributed._train import Config
 
-__all__ = ["FORMAT", "measure", "section", "update_benchmarks_md"]
+__all__ = ["FORMAT", "STORE", "measure", "section", "update_benchmarks_md", "with_section"]
 
 FORMAT = "sgdbench-ddp/1"
 TASK = "sgdbench.distributed._train:train_task"
+STORE = "ddp-cpu.json"  # under OUT/benchmarks/
 BEGIN, END = "<!-- data-parallel: begin -->", "<!-- data-parallel: end -->"
 
 
@@ -167,7 +168,13 @@ def section(data: dict[str, Any]) -> list[str]:
 
 def update_benchmarks_md(path: Path, data: dict[str, Any]) -> str:
     """BENCHMARKS.md's text with the data-parallel section replaced (or appended)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    return with_section(
+        path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n", data
+    )
+
+
+def with_section(text: str, data: dict[str, Any]) -> str:
+    """``text`` with the data-parallel section replaced (or appended)."""
     block = "\n".join(section(data))
     if BEGIN in text and END in text:
         head, _, rest = text.partition(BEGIN)
