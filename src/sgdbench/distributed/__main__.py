@@ -73,8 +73,9 @@ def _run(args: argparse.Namespace, rank: int) -> int:
     if args.fault:
         Fault.parse(args.fault)
     backend = args.backend
-    if backend == "auto":
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "auto":  # NCCL needs a GPU of its own for every rank on this node
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        backend = "nccl" if torch.cuda.device_count() >= local > 0 else "gloo"
     device = torch.device("cpu")
     if backend == "nccl":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
