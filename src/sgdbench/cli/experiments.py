@@ -128,7 +128,7 @@ def claims(args: argparse.Namespace) -> int:
         header = (
             f"Written by `python -m sgdbench claims --seeds {args.seeds} --epochs {args.epochs}` "
             f"(torch {torch.__version__}); seeds 0–{len(seeds) - 1}. Every number is a mean "
-            "[min, max] over those seeds; each rule is fixed in src/sgdbench/claims.py."
+            "[min, max] over those seeds; each rule is fixed in src/sgdbench/claims/."
         )
         (stage / "CLAIMS.md").write_text(claims_report.render(results, header), encoding="utf-8")
         write_json(
