@@ -12,9 +12,15 @@ from sgdbench.claims._core import Claim, Progress, say, span
 from sgdbench.data import Split
 from sgdbench.experiments import SGD_32
 from sgdbench.models import SimpleNet, mlp
-from sgdbench.training import SEED_LR, SEED_MOMENTUM, train_test
+from sgdbench.training import SEED_LR, SEED_MOMENTUM, History, train_test
 
-__all__ = ["WEIGHT_DECAYS", "claim_dropout_eval", "claim_dropout_gap", "claim_weight_decay"]
+__all__ = [
+    "WEIGHT_DECAYS",
+    "claim_dropout_eval",
+    "claim_dropout_gap",
+    "claim_weight_decay",
+    "wide_runs",
+]
 
 WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1)
 
@@ -121,6 +127,29 @@ def claim_dropout_eval(seeds: Sequence[int]) -> Claim:
     )
 
 
+def wide_runs(
+    split: Split,
+    seeds: Sequence[int],
+    epochs: int,
+    width: int = 128,
+    p: float = 0.5,
+    progress: Progress = None,
+) -> dict[str, list[tuple[nn.Module, History]]]:
+    """The 2-w-w-2 net trained with SGD-32 per seed, without dropout and with dropout ``p``
+    after each hidden ReLU: {"no dropout": [(model, history)...], "dropout p": [...]}."""
+    out: dict[str, list[tuple[nn.Module, History]]] = {}
+    for label, drop in (("no dropout", 0.0), (f"dropout {p}", p)):
+        out[label] = []
+        for seed in seeds:
+            torch.manual_seed(seed)
+            model = mlp(hidden=(width, width), dropout=drop)
+            out[label].append(
+                (model, train_test(model, SGD_32.batches(split), split, epochs=epochs))
+            )
+        say(progress, f"claims: 2-{width}-{width}-2, {label}: trained {len(seeds)} seed(s)")
+    return out
+
+
 def claim_dropout_gap(
     split: Split,
     seeds: Sequence[int],
@@ -128,19 +157,23 @@ def claim_dropout_gap(
     width: int = 128,
     p: float = 0.5,
     progress: Progress = None,
+    runs: dict[str, list[tuple[nn.Module, History]]] | None = None,
 ) -> Claim:
-    """Claim 5b: a wider 2-w-w-2 net with and without dropout: final train − test gaps."""
+    """Claim 5b: a wider 2-w-w-2 net with and without dropout: final train − test gaps.
+
+    ``runs``: the nets of :func:`wide_runs` with the same arguments, if already trained.
+    """
+    if runs is None:
+        runs = wide_runs(split, seeds, epochs, width, p)
     gaps: dict[str, dict[str, list[float]]] = {}
-    for label, drop in (("no dropout", 0.0), (f"dropout {p}", p)):
-        acc_gap, loss_gap, test_acc = [], [], []
-        for seed in seeds:
-            torch.manual_seed(seed)
-            model = mlp(hidden=(width, width), dropout=drop)
-            h = train_test(model, SGD_32.batches(split), split, epochs=epochs)
-            acc_gap.append(h.train_acc[-1] - h.test_acc[-1])
-            loss_gap.append(h.test_loss[-1] - h.train_loss[-1])
-            test_acc.append(h.test_acc[-1])
-        gaps[label] = {"acc_gap": acc_gap, "loss_gap": loss_gap, "test_acc": test_acc}
+    for label, pairs in runs.items():
+        hs = [h for _, h in pairs]
+        acc_gap = [h.train_acc[-1] - h.test_acc[-1] for h in hs]
+        gaps[label] = {
+            "acc_gap": acc_gap,
+            "loss_gap": [h.test_loss[-1] - h.train_loss[-1] for h in hs],
+            "test_acc": [h.test_acc[-1] for h in hs],
+        }
         say(progress, f"claims: {label}: train−test acc gap {span(acc_gap, '.4f')}")
     a, b = gaps["no dropout"], gaps[f"dropout {p}"]
     mean_a, mean_b = statistics.fmean(a["loss_gap"]), statistics.fmean(b["loss_gap"])
