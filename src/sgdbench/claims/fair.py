@@ -95,10 +95,12 @@ def claim_fair_per_update(runs: dict[str, list[History]]) -> Claim:
         f"after {epochs} updates each (SGD-32 at epoch {c['sgd_epoch'][0]:.0f}): test loss "
         f"SGD-32 {span(c['sgd'], '.4f')}, GD {span(c['gd'], '.4f')}; GD at or below SGD-32 in "
         f"{gd_ahead}/{n} seeds",
-        "holds: counted per update, GD is ahead, so SGD's lead per epoch comes from its extra "
-        "updates"
-        if ok
-        else "does not hold here: SGD-32 is ahead even at an equal number of updates",
+        (
+            f"holds: counted per update GD is ahead, in {gd_ahead}/{n} seeds, so SGD's lead per "
+            "epoch comes from its extra updates"
+            if ok
+            else "does not hold here: SGD-32 is ahead even at an equal number of updates"
+        ),
         "holds (the caveat matters) if at GD's total number of updates GD's test loss is at or "
         "below SGD-32's in more than half the seeds",
         ok,
@@ -122,12 +124,15 @@ def claim_fair_per_second(runs: dict[str, list[History]]) -> Claim:
         f"{span(c['sgd_epoch'], '.1f')}; test loss there SGD-32 "
         + (span(sgd_reached, ".4f") if sgd_reached else "— (no epoch)")
         + f", GD {span(c['gd'], '.4f')}; SGD-32 lower in {sgd_ahead}/{n} seeds",
-        "holds: per second of training SGD-32 is still ahead"
-        if ok
-        else "does not hold here: per second of training GD is ahead on this small data set",
+        (
+            f"holds: per second of training SGD-32 is still ahead, in {sgd_ahead}/{n} seeds"
+            if ok
+            else f"does not hold here: per second of training SGD-32 is ahead in only "
+            f"{sgd_ahead}/{n} seeds on this small data set"
+        ),
         "holds if, within GD's total training seconds (same seed), SGD-32's test loss is below "
-        "GD's in more than half the seeds; seconds are training-pass wall time measured on a "
-        "shared 2-core machine, compared within one run",
+        "GD's in more than half the seeds; seconds are training-pass wall time on a machine that "
+        "may be shared with other jobs, compared within one run",
         ok,
         c,
     )

@@ -95,10 +95,16 @@ def claim_dropout_low_rank(
         verdict = "holds: dropout's W has a lower effective rank in every seed, and few σ's"
     else:
         verdict = (
-            f"does not hold here: dropout's W has a lower entropy rank in {lower}/{n} seeds and "
+            f"does not hold here: dropout's W has a lower entropy rank in {lower}/{n} seeds "
+            f"({statistics.fmean(b['erank']):.1f} against {statistics.fmean(a['erank']):.1f}) but "
             f"{statistics.fmean(b['count']):.0f} of {width} singular values above 1 % of σ₁ "
             "on average"
         )
+    d_a, d_b = statistics.fmean(a["d_erank"]), statistics.fmean(b["d_erank"])
+    verdict += (
+        f"; what training added, W − W₀, has a {'lower' if d_b < d_a else 'higher'} entropy "
+        f"rank with dropout ({d_b:.1f} against {d_a:.1f})"
+    )
     return Claim(
         "dropout-low-rank",
         "“Theoretical works on the effect of dropout suggest that it results in learning weight "
