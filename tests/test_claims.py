@@ -17,6 +17,16 @@ pytestmark = pytest.mark.claims
 SEEDS = (0, 1, 2)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():  # type: ignore[no-untyped-def]
+    """One torch thread, as `python -m sgdbench claims` runs (restored after): the nets are
+    tiny, and on a shared 2-core machine a two-thread pool made the same test take 3 s or 32 s."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def split():  # type: ignore[no-untyped-def]
     return two_moons()
