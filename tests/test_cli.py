@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from sgdbench import cli
+from sgdbench import claims_report, cli
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -123,13 +124,10 @@ def test_module_entry_point_help() -> None:
 
 def test_claims_writes_its_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "claims"
+    threads = torch.get_num_threads()
     assert cli.main(["claims", "--seeds", "1", "--epochs", "2", "--out", str(out)]) == 0
-    assert set(_files(out)) == {
-        "CLAIMS.md",
-        "claims.json",
-        "claims_weight_decay.png",
-        "claims_dropout.png",
-        "claims_batch_size.png",
+    assert set(_files(out)) == {"CLAIMS.md", "claims.json"} | {
+        name for _, name in claims_report.FIGURES
     }
     data = json.loads((out / "claims.json").read_text())
     assert [c["key"] for c in data["claims"]] == [
@@ -140,9 +138,18 @@ def test_claims_writes_its_report(tmp_path: Path, capsys: pytest.CaptureFixture[
         "dropout-eval",
         "dropout-gap",
         "sharp-flat",
+        "sgd-needs-decay",
+        "gd-no-decay",
+        "momentum",
+        "momentum-matched",
+        "dropout-low-rank",
+        "fair-per-update",
+        "fair-per-second",
     ]
-    assert "| 7 |" in (out / "CLAIMS.md").read_text()
-    assert "sharp-flat" in capsys.readouterr().out
+    text = (out / "CLAIMS.md").read_text()
+    assert "| 14 |" in text and all(f"]({name})" in text for _, name in claims_report.FIGURES)
+    assert "fair-per-second" in capsys.readouterr().out
+    assert torch.get_num_threads() == threads  # the one-thread setting is undone
 
 
 def test_claims_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:

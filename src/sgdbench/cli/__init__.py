@@ -47,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the chapter's empirical claims over many seeds: CLAIMS.md and figures",
         description=(
             "Check the chapter's empirical statements (SGD vs GD, test above train accuracy, "
-            "noisy SGD, weight decay, dropout, sharp vs flat minima) over seeds 0..N-1 and write "
-            "CLAIMS.md, claims.json and three PNG figures into --out. Files already in --out "
+            "noisy SGD, weight decay, dropout, sharp vs flat minima, step-size decay, momentum, "
+            "dropout and low rank, the fair SGD-vs-GD comparison) over seeds 0..N-1 and write "
+            "CLAIMS.md, claims.json and PNG figures into --out. Files already in --out "
             "are replaced only if the whole run succeeds."
         ),
     )
