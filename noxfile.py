@@ -8,7 +8,9 @@ default), ``SGDBENCH_TORCH=cpu`` to force the constraint, or give your own ``PIP
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -185,3 +187,23 @@ def conformance(session: nox.Session) -> None:
         if not report.exists() or report.stat().st_mtime < started:
             session.error(f"check {name} wrote no report: it crashed (see above)")
     session.run("python", "-m", "sgdbench", "check-index", "results/conformance")
+
+
+# What `nox -s releases` checks under every torch release: torch's own SGD paths and dropout.
+RELEASE_SUBJECTS = [
+    *["torch-sgd-default", "torch-sgd-for-loop", "torch-sgd-foreach", "torch-sgd-fused"],
+    *["torch-sgd-compiled", "torch-F.dropout", "torch-nn.Dropout"],
+]
+
+
+@nox.session(default=False)
+def releases(session: nox.Session) -> None:
+    """Conformance and instruction counts under each torch release → results/RELEASES.md (not
+    CI: GBs per release); ARGS: releases (2.4.1, 2.13.0+cpu), --instructions, --keep, --merge."""
+    _install(session)
+    subjects = Path(session.create_tmp()) / "subjects.json"
+    subjects.write_text(json.dumps({n: CONFORMANCE[n] for n in RELEASE_SUBJECTS}), encoding="utf-8")
+    command = shlex.join(["nox", "-s", "releases", "--", *session.posargs])
+    session.run("python", "-m", "sgdbench", "releases", "--subjects", str(subjects),
+                "--work", str(ROOT / ".nox" / "releases-work"), "--command-line", command,
+                *session.posargs)  # fmt: skip

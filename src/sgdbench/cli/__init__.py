@@ -1,7 +1,7 @@
 """``python -m sgdbench``: run the chapter's experiments and write their evidence to results/.
 
 One module per concern: ``experiments`` (reproduce, claims), ``bench`` (bench-report),
-``check`` (the conformance suite); this
+``check`` (the conformance suite), ``releases`` (it across torch releases); this
 module only builds the parser and dispatches.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sgdbench
 from sgdbench.cli import check as _check
+from sgdbench.cli import releases as _releases
 from sgdbench.cli._common import Parser, fraction, run_options
 from sgdbench.cli.bench import bench_report
 from sgdbench.cli.experiments import claims, reproduce
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     br.set_defaults(func=bench_report)
 
     _check.add_parser(sub)
+    _releases.add_parser(sub)
     return parser
 
 
