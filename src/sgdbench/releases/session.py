@@ -33,6 +33,8 @@ COUNTED = ("SGD-32 DataLoader", "GD DataLoader", "SGD-32 Batches", "GD Batches")
 MIN_FREE_BYTES = 15 * 10**9  # a CUDA build takes ~6 GB installed; keep 15 GB free besides
 CHECK_TIMEOUT_S = 1800
 INSTALL_TIMEOUT_S = 3600
+# torch's Python sources the explanations cite, copied out of each environment before it goes
+SOURCES = ("optim/sgd.py", "optim/optimizer.py", "_foreach_utils.py", "nn/functional.py")
 HOOKS = "pytest-codspeed>=5,<6"  # benchmarks/instructions.py's callgrind start request
 
 
@@ -168,6 +170,10 @@ def run_release(
         record["disk_bytes"] = du(env_dir)
         site = next((env_dir / "lib").glob("python*/site-packages"))
         record["nvidia_disk_bytes"] = du(site / "nvidia") if (site / "nvidia").exists() else 0
+        for name in SOURCES:
+            if (site / "torch" / name).exists():
+                (out / "torch" / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(site / "torch" / name, out / "torch" / name)
         paths = [k for k in map(_kwargs, subjects.values()) if k is not None]
         proc = _run([str(python), str(PROBE), json.dumps(paths)], run_env, 600)
         if proc.returncode != 0:
