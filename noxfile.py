@@ -4,6 +4,13 @@ torch: on a machine without an NVIDIA GPU (no ``nvidia-smi``) every session inst
 under ``constraints/cpu.txt`` (the CPU wheel, torch==2.13.0) instead of the multi-GB CUDA build
 an unpinned ``torch`` resolves to. Set ``SGDBENCH_TORCH=any`` to let pip choose (a GPU user's
 default), ``SGDBENCH_TORCH=cpu`` to force the constraint, or give your own ``PIP_CONSTRAINT``.
+
+``nox -s releases [-- RELEASE... --instructions --keep --merge]`` is the exception: it installs
+*each* torch release named (default: ``sgdbench.releases.plan.DEFAULT_RELEASES``; ``2.4.1`` is
+PyPI's CUDA build, ``2.13.0+cpu`` the CPU wheel) into its own environment under
+``.nox/releases-work/envs/`` and deletes it after measuring it unless ``--keep``; the results go
+to ``results/RELEASES.md`` and ``results/releases.json``. Several GB of disk per CUDA build and
+tens of minutes: never part of CI, and not a default session.
 """
 
 from __future__ import annotations

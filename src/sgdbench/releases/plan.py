@@ -22,8 +22,9 @@ DEFAULT_RELEASES = ("2.2.2", "2.4.1", "2.6.0", "2.9.1", "2.11.0", "2.13.0", "2.1
 MINIMUM = (2, 2)
 # Extra requirements per minor release, each with its reason.
 PINS: dict[tuple[int, int], tuple[str, ...]] = {
-    # torch 2.2 was built against NumPy 1.x: with NumPy 2 its import warns "A module that was
-    # compiled using NumPy 1.x cannot be run in NumPy 2.x" and torch.from_numpy fails.
+    # torch 2.2 was built against NumPy 1.x: with NumPy 2 its import prints "A module that was
+    # compiled using NumPy 1.x cannot be run in NumPy 2.0.0 as it may crash" and NumPy interop
+    # fails (TorchIO-project/torchio#1183 pins numpy<2 for torch 2.2 for this reason).
     (2, 2): ("numpy<2",),
 }
 _SPEC = re.compile(r"^(\d+)\.(\d+)\.(\d+)(\+cpu)?$")
