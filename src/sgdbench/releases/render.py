@@ -14,6 +14,7 @@ from typing import Any
 from sgdbench.releases.explanations import EXPLANATIONS, Explanation
 from sgdbench.releases.matrix import (
     INSTRUCTION_CHANGE,
+    INSTRUCTION_ROWS,
     Difference,
     check_table,
     differences,
@@ -108,6 +109,21 @@ def _where(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _calls(records: list[dict[str, Any]]) -> list[str]:
+    """Python calls per SGD-32 step and per GD epoch (benchmarks/pycalls.py), where counted."""
+    labels = [r["release"] for r in records]
+    lines = ["| Python calls per | " + " | ".join(labels) + " |"]
+    lines.append("| --- |" + " ---: |" * len(labels))
+    for row, (case, per_step) in INSTRUCTION_ROWS.items():
+        cells = []
+        for r in records:
+            c = (r.get("calls") or {}).get(case)
+            n = sum(c["calls"].values()) / (c["steps"] if per_step else 1) if c else None
+            cells.append("—" if n is None else f"{n:,.1f}")
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def render(
     records: list[dict[str, Any]],
     meta: dict[str, Any],
@@ -157,6 +173,12 @@ def render(
         "Where an SGD-32 epoch's instructions go (through `Batches`, self cost by shared object):",
         "",
         *_where(records),
+        "",
+        "Python functions entered and C functions called from Python (`benchmarks/pycalls.py`, "
+        "`sys.setprofile` over one epoch; deterministic): what a change in `libpython`'s share "
+        "comes from.",
+        "",
+        *_calls(records),
     ]
     gaps = []
     for r in records:

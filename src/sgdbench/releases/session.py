@@ -5,7 +5,8 @@ torch at exactly that version (timed: the *install time*; with ``--no-cache-dir`
 download is in it), then sgdbench (editable) and the instruction counter's hooks (timed
 apart), measures the environment's disk (``du``), asks the release which SGD paths it has
 (:mod:`.probe`), runs ``python -m sgdbench check`` on each subject whose path is present,
-optionally counts the SGD-32 and GD epochs' instructions under callgrind, and deletes the
+optionally counts the SGD-32 and GD epochs' instructions under callgrind (and the Python
+functions they call, ``benchmarks/pycalls.py``, which names what a change added), and deletes the
 environment unless asked to keep it. Everything that goes wrong becomes the record's
 ``error`` (or the subject's): a failing release is a column with its error, never the end of
 the session. Wall times are measured on whatever else the machine is doing.
@@ -115,14 +116,17 @@ def check_subject(
     return {"status": "ran", "reason": "", "results": _summary(data), "torch": data["torch"]}
 
 
-def count(python: Path, out: Path, env: dict[str, str]) -> dict[str, Any]:
-    """The counted cases' instructions under this release (benchmarks/instructions.py)."""
+def count(python: Path, out: Path, env: dict[str, str], tool: str = "instructions") -> Any:
+    """The counted cases under this release: their instructions (benchmarks/instructions.py)
+    or, with ``tool="pycalls"``, the Python functions they call (benchmarks/pycalls.py)."""
     cases = [a for name in COUNTED for a in ("--case", name)]
-    cmd = [str(python), "-m", "benchmarks.instructions", "--out", str(out), *cases]
+    cmd = [str(python), "-m", f"benchmarks.{tool}", "--out", str(out), *cases]
     proc = _run(cmd, env, CHECK_TIMEOUT_S)
     if proc.returncode != 0 or not out.exists():
         return {"error": _tail(proc.stderr) or f"exit {proc.returncode}"}
     data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    if tool == "pycalls":
+        return data["cases"]
     return {k: data[k] for k in ("key", "repeats", "cases", "objects", "functions")}
 
 
@@ -188,6 +192,7 @@ def run_release(
                   file=sys.stderr, flush=True)  # fmt: skip
         if instructions:
             record["instructions"] = count(python, out / "instructions.json", run_env)
+            record["calls"] = count(python, out / "calls.json", run_env, "pycalls")
     except Exception as e:  # a release that breaks is recorded, and the next one runs
         record["error"] = f"{type(e).__name__}: {e}"
     finally:
