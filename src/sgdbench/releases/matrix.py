@@ -133,13 +133,15 @@ def instruction_table(records: list[dict[str, Any]]) -> dict[str, dict[str, floa
     }
 
 
-def _walk(table: str, row: str, cells: dict[str, Any], same: Any) -> list[Difference]:
+def _walk(
+    table: str, row: str, cells: dict[str, Any], same: Any, show: Any = str
+) -> list[Difference]:
     out, last = [], None
     for label, value in cells.items():
         if value is None or value == NOT_RUN:
             continue
         if last is not None and not same(last[1], value):
-            out.append(Difference(table, row, label, last[0], str(last[1]), str(value)))
+            out.append(Difference(table, row, label, last[0], show(last[1]), show(value)))
         last = (label, value)
     return out
 
@@ -149,7 +151,13 @@ def differences(records: list[dict[str, Any]]) -> list[Difference]:
     rows, cells = check_table(records)
     out = [d for row in rows for d in _walk("checks", row, cells[row], lambda a, b: a == b)]
     for row, values in instruction_table(records).items():
-        out += _walk("instructions", row, values, lambda a, b: abs(b / a - 1) <= INSTRUCTION_CHANGE)
+        out += _walk(
+            "instructions",
+            row,
+            values,
+            lambda a, b: abs(b / a - 1) <= INSTRUCTION_CHANGE,
+            lambda v: f"{v:,.0f}",
+        )
     return out
 
 

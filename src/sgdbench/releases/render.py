@@ -149,6 +149,8 @@ def render(
         )
         + ". Wall times were measured on a shared machine under other load.",
         "",
+        *(f"- {note}" for note in meta.get("notes", [])),
+        *([""] if meta.get("notes") else []),
         "## Releases",
         "",
         *_summary(records),
