@@ -83,4 +83,32 @@ each `record_function` exit that `Optimizer.step` and `zero_grad` open every ste
 """,
 )
 
-EXPLANATIONS: tuple[Explanation, ...] = (_FUSED, _FUSED_NONE_GRAD, _I_2_4)
+_I_2_6 = Explanation(
+    "2.4.1 → 2.6.0: a step 10 % dearer (dynamo's disable wrapper, autocast state in autograd)",
+    "* Batches",
+    "2.6.0",
+    """
+Per SGD-32 step +98 k (964 k → 1,062 k): `libpython` +62 k, `libtorch_cpu` +22 k,
+`__tls_get_addr` +9 k; a GD epoch +106 k. (1) `Optimizer.zero_grad` runs through dynamo's
+disable wrapper every step. 2.4.1's wrapper calls `set_eval_frame(callback)` and restores it
+(torch/_dynamo/eval_frame.py:596-601 at 2.4.1); 2.6.0's calls `_maybe_set_eval_frame(
+_callback_from_stance(...))` and `set_skip_guard_eval_unsafe(...)` on entry and exit
+(:738-747 at 2.6.0), and `_maybe_set_eval_frame` runs a function-local `from
+torch._C._dynamo.eval_frame import set_eval_frame` and `justknobs_check(...)` each time
+(:110-121). Python calls per step 249 → 267 (pycalls: `_maybe_set_eval_frame` 2,
+`justknobs_check` 2, `set_skip_guard_eval_unsafe` 2, stance lookups); import statements run
+per epoch 300 → 450 (`import_ensure_initialized`), whose cost 38 k → 269 k per epoch; and
+Python raises and swallows 34 AttributeErrors per step instead of 10 (`PyErr_Format` from
+`_PyObject_GenericGetAttrWithDict` 250 → 700 per epoch, from `module_getattro` 0 → 150):
+`PyUnicode_FromFormatV` alone, formatting their messages, is +9.6 k per step. (2) The
+autograd engine restores the caller's `ThreadLocalState` for each node it runs (44 per
+step); in 2.6.0 that state carries the autocast dtype of *every* device type and
+`setThreadLocalState` loops over them calling `at::autocast::set_autocast_dtype` (25,200
+calls per epoch, ≈ 23 per restore; aten/src/ATen/ThreadLocalState.cpp, the fix for
+pytorch/pytorch#125186, "multithreaded autograd backward doesn't respect autocast dtype"):
+`setThreadLocalState` +7 k and `set_autocast_dtype` +7 k per step, and the thread-local
+lookups behind them are the +9 k in `__tls_get_addr`.
+""",
+)
+
+EXPLANATIONS: tuple[Explanation, ...] = (_FUSED, _FUSED_NONE_GRAD, _I_2_4, _I_2_6)
