@@ -111,4 +111,45 @@ lookups behind them are the +9 k in `__tls_get_addr`.
 """,
 )
 
-EXPLANATIONS: tuple[Explanation, ...] = (_FUSED, _FUSED_NONE_GRAD, _I_2_4, _I_2_6)
+_DL_2_4 = Explanation(
+    "2.2.2 → 2.4.1: the DataLoader's per-sample views dearer (SymInt checks, ViewFunc)",
+    "GD epoch, DataLoader*",
+    "2.4.1",
+    """
++862 k per GD epoch through the DataLoader (22.74 M → 23.60 M), though the step itself got
+cheaper (above). An epoch indexes the dataset 800 times (`TensorDataset.__getitem__`:
+`X[i]`, `y[i]`, 1,600 `select` views) and collates them (`torch.stack`: an `unsqueeze` view
+of each). Python calls per epoch barely move (5,262 → 5,298); the callgrind profile of the
+epoch does: `libc10` +437 k, all symbolic-int arithmetic on the view paths
+(`SymInt::maybe_as_int` +125 k, `SymInt::operator-` +122 k, `sym_eq`/`sym_gt`/`sym_le` each
++58 k: 36 more instructions for each of the 1,600 views), `libtorch_cpu` +365 k:
+`unsqueeze` +70 k, `torch::autograd::as_view` taking a `std::unique_ptr<ViewFunc>` where
+2.2.2's took a `std::function<Tensor(const Tensor&)>` (the two profiles' symbols), and
+`AutogradMeta` construction (+73 k). The SGD-32 step through the DataLoader moves +0.9 %
+(the step's −66 k against 32 samples' views): not marked.
+""",
+)
+
+_DL_2_6 = Explanation(
+    "2.4.1 → 2.6.0: through the DataLoader, the dearer step against a cheaper BatchSampler",
+    "* DataLoader*",
+    "2.6.0",
+    """
+The SGD-32 step through the DataLoader is +97 k (1,971 k → 2,068 k): the step's own +98 k
+explained above, less a little. The GD epoch is −237 k (23.60 M → 23.37 M): its one step
+is +106 k dearer, but its 800 samples are batched in fewer Python bytecodes. The callgrind
+profile of the epoch: `libpython` −189 k, all in the interpreter loop
+(`_PyEval_EvalFrameDefault` −261 k), with Python calls per epoch nearly unchanged (5,298 →
+5,332). The cause is `BatchSampler.__iter__` (drop_last=False): 2.4.1 assigns each index in
+a Python loop (`for idx in self.sampler: batch[idx_in_batch] = idx; idx_in_batch += 1; …`,
+torch/utils/data/sampler.py:285-296 at 2.4.1), 2.6.0 slices the sampler in C
+(`batch = [*itertools.islice(sampler_iter, self.batch_size)]`, :344-347 at 2.6.0): ≈ 300
+fewer instructions per sample, ≈ 8 k per SGD-32 step.
+""",
+)
+
+EXPLANATIONS: tuple[Explanation, ...] = (
+    *(_FUSED, _FUSED_NONE_GRAD),
+    *(_I_2_4, _DL_2_4),
+    *(_I_2_6, _DL_2_6),
+)
