@@ -4,11 +4,20 @@ torch: on a machine without an NVIDIA GPU (no ``nvidia-smi``) every session inst
 under ``constraints/cpu.txt`` (the CPU wheel, torch==2.13.0) instead of the multi-GB CUDA build
 an unpinned ``torch`` resolves to. Set ``SGDBENCH_TORCH=any`` to let pip choose (a GPU user's
 default), ``SGDBENCH_TORCH=cpu`` to force the constraint, or give your own ``PIP_CONSTRAINT``.
+
+``nox -s releases [-- RELEASE... --instructions --keep --merge]`` is the exception: it installs
+*each* torch release named (default: ``sgdbench.releases.plan.DEFAULT_RELEASES``; ``2.4.1`` is
+PyPI's CUDA build, ``2.13.0+cpu`` the CPU wheel) into its own environment under
+``.nox/releases-work/envs/`` and deletes it after measuring it unless ``--keep``; the results go
+to ``results/RELEASES.md`` and ``results/releases.json``. Several GB of disk per CUDA build and
+tens of minutes: never part of CI, and not a default session.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -195,3 +204,26 @@ def conformance(session: nox.Session) -> None:
         if not report.exists() or report.stat().st_mtime < started:
             session.error(f"check {name} wrote no report: it crashed (see above)")
     session.run("python", "-m", "sgdbench", "check-index", "results/conformance")
+
+
+# What `nox -s releases` checks under every torch release: torch's own SGD paths (the default,
+# for-loop, foreach and fused; a path a release lacks is n/a) and dropout. Not the
+# torch.compile'd step: it took > 4 min a release here under load (inductor builds C++ per
+# example), too long for 8 releases; `nox -s conformance -- torch-sgd-compiled` checks it.
+RELEASE_SUBJECTS = [
+    *["torch-sgd-default", "torch-sgd-for-loop", "torch-sgd-foreach", "torch-sgd-fused"],
+    *["torch-F.dropout", "torch-nn.Dropout"],
+]
+
+
+@nox.session(default=False)
+def releases(session: nox.Session) -> None:
+    """Conformance and instruction counts under each torch release → results/RELEASES.md (not
+    CI: GBs per release); ARGS: releases (2.4.1, 2.13.0+cpu), --instructions, --keep, --merge."""
+    _install(session)
+    subjects = Path(session.create_tmp()) / "subjects.json"
+    subjects.write_text(json.dumps({n: CONFORMANCE[n] for n in RELEASE_SUBJECTS}), encoding="utf-8")
+    command = shlex.join(["nox", "-s", "releases", "--", *session.posargs])
+    session.run("python", "-m", "sgdbench", "releases", "--subjects", str(subjects),
+                "--work", str(ROOT / ".nox" / "releases-work"), "--command-line", command,
+                *session.posargs)  # fmt: skip

@@ -17,6 +17,10 @@ CPU simulation calls around each benchmark). Timer itself would instrument the w
 (126 s a case measured by the issue that asked for this); starting instrumentation after the
 import and warm-up keeps a run of all cases near 40 s.
 
+``--case NAME`` (repeatable) counts only the named cases (``nox -s releases`` counts the
+SGD-32 and GD epochs under every torch release); a name that is no case is an error listing
+them.
+
 COUNTS.json (documented in README, "Instruction counts"): ``{"format": "sgdbench-instructions/1",
 "key": {cpu, torch, python, threads, valgrind}, "repeats": R, "cases": {name: {"instructions":
 [R counts], "steps": steps per epoch}}, "objects": {shared object: instructions}}`` where
@@ -78,13 +82,24 @@ def cases() -> tuple[dict[str, Callable[[], None]], dict[str, int]]:
     return out, steps
 
 
-def worker(manifest: Path, repeats: int) -> None:
+def selected(names: list[str] | None) -> tuple[dict[str, Callable[[], None]], dict[str, int]]:
+    """The cases named (all when ``names`` is empty); ValueError naming the unknown ones."""
+    run, steps = cases()
+    if not names:
+        return run, steps
+    unknown = [n for n in names if n not in run]
+    if unknown:
+        raise ValueError(f"--case must be one of {sorted(run)}, but got {unknown}")
+    return {n: run[n] for n in names}, {n: steps[n] for n in names}
+
+
+def worker(manifest: Path, repeats: int, names: list[str] | None = None) -> None:
     """Inside valgrind: warm up, instrument, then one collected epoch per case and repeat."""
     import torch
     from pytest_codspeed.instruments.hooks import dist_instrument_hooks as hooks
 
     torch.set_num_threads(1)
-    run, steps = cases()
+    run, steps = selected(names)
     for fn in run.values():
         for _ in range(WARMUP):
             fn()
@@ -184,7 +199,7 @@ def by_object(part: Path) -> dict[str, int]:
     return dict(out)
 
 
-def measure(out: Path, repeats: int = REPEATS) -> int:
+def measure(out: Path, repeats: int = REPEATS, names: list[str] | None = None) -> int:
     """Run the worker under callgrind and write COUNTS.json; 2 when valgrind is missing."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
@@ -211,6 +226,7 @@ def measure(out: Path, repeats: int = REPEATS) -> int:
             str(manifest),
             "--repeats",
             str(repeats),
+            *(arg for n in names or [] for arg in ("--case", n)),
         ]
         # A fixed, minimal environment: hash order and even the size of the environment block
         # show up in the count, and a run under nox must count what a run outside it counts.
@@ -273,16 +289,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions")
     parser.add_argument("--out", type=Path, help="COUNTS.json to write")
     parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument(
+        "--case", action="append", metavar="NAME", help="count only this case (repeatable)"
+    )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be ≥ 1, but got {args.repeats}")
     if args.worker:
-        worker(args.worker, args.repeats)
+        worker(args.worker, args.repeats, args.case)
         return 0
     if args.out is None:
         parser.error("--out COUNTS.json is required")
-    return measure(args.out, args.repeats)
+    if args.case:
+        try:
+            selected(args.case)
+        except ValueError as e:
+            parser.error(str(e))
+    return measure(args.out, args.repeats, args.case)
 
 
 if __name__ == "__main__":

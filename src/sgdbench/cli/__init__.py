@@ -1,7 +1,8 @@
 """``python -m sgdbench``: run the chapter's experiments and write their evidence to results/.
 
 One module per concern: ``experiments`` (reproduce, claims), ``bench`` (bench-report),
-``check`` (the conformance suite), ``ddp`` (ddp-bench); this
+``check`` (the conformance suite), ``ddp`` (ddp-bench), ``releases`` (the conformance suite
+across torch releases); this
 module only builds the parser and dispatches.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import sgdbench
 from sgdbench.cli import check as _check
 from sgdbench.cli import ddp as _ddp
+from sgdbench.cli import releases as _releases
 from sgdbench.cli._common import Parser, fraction, run_options
 from sgdbench.cli.bench import bench_report
 from sgdbench.cli.experiments import claims, reproduce
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _check.add_parser(sub)
     _ddp.add_parser(sub)
+    _releases.add_parser(sub)
     return parser
 
 
