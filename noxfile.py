@@ -142,7 +142,7 @@ def ddp(session: nox.Session) -> None:
     the data-parallel section of results/BENCHMARKS.md and results/benchmarks/ddp-cpu.json
     (args go to ``python -m sgdbench ddp-bench``)."""
     _install(session)
-    args = session.posargs or ["--world-sizes", "1,2", "--epochs", "50"]
+    args = session.posargs or ["--world-sizes", "1,2,4", "--epochs", "50"]
     session.run("python", "-m", "sgdbench", "ddp-bench", *args)
 
 
