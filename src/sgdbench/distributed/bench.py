@@ -132,7 +132,8 @@ def section(data: dict[str, Any]) -> list[str]:
         f"`python -m sgdbench ddp-bench --world-sizes {','.join(map(str, st['world_sizes']))} "
         f"--epochs {st['epochs']}` on {m['cores']} cores ({m['cpu']}), torch {m['torch']}: "
         f"the chapter's 2-16-2 network, global batch {st['batch_size']} split over k ranks on one "
-        "machine, loopback. Medians over epochs (first left out) with the interquartile range.",
+        "machine, loopback, one torch thread per rank (torchrun's default). Medians over epochs "
+        "(first left out) with the interquartile range.",
         "",
         "| world size k | per-rank batch | steps/epoch | epoch (ms) | × no-DDP | all-reduce share "
         "| all-reduce per step (ms) | timing hook's overhead |",
