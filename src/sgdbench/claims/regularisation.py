@@ -151,20 +151,17 @@ def wide_runs(
 
 
 def claim_dropout_gap(
-    split: Split,
-    seeds: Sequence[int],
+    runs: dict[str, list[tuple[nn.Module, History]]],
+    *,
     epochs: int,
     width: int = 128,
     p: float = 0.5,
     progress: Progress = None,
-    runs: dict[str, list[tuple[nn.Module, History]]] | None = None,
 ) -> Claim:
     """Claim 5b: a wider 2-w-w-2 net with and without dropout: final train − test gaps.
 
-    ``runs``: the nets of :func:`wide_runs` with the same arguments, if already trained.
+    ``runs``: the nets :func:`wide_runs` trained with these ``epochs``, ``width`` and ``p``.
     """
-    if runs is None:
-        runs = wide_runs(split, seeds, epochs, width, p)
     gaps: dict[str, dict[str, list[float]]] = {}
     for label, pairs in runs.items():
         hs = [h for _, h in pairs]

@@ -121,7 +121,7 @@ def _all_claims(args: argparse.Namespace, split: Split, seeds: list[int]) -> lis
         c.claim_noisier(runs),
         c.claim_weight_decay(split, seeds, args.epochs, progress=progress),
         c.claim_dropout_eval(seeds),
-        c.claim_dropout_gap(split, seeds, args.epochs, progress=progress, runs=wide),
+        c.claim_dropout_gap(wide, epochs=args.epochs, progress=progress),
         c.claim_sharp_flat(split, seeds, max_epochs=10 * args.epochs, progress=progress),
         c.claim_sgd_needs_decay(runs[SGD_32.name], decayed),
         c.claim_gd_no_decay(runs[SGD_32.name], runs[GD.name]),

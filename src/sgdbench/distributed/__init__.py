@@ -49,11 +49,6 @@ def check_ddp(
     """
     run.setdefault("devices", ["cuda" if backend == "nccl" else "cpu"])
     with WorkerGroup(world_size, backend=backend, timeout=timeout) as group:
-        impl = DDPUnderTest(group, hook=hook)
-        if optimizer is not None:
-            impl.optimizer = optimizer
-        if dropout is not None:
-            impl.dropout = dropout
-        impl.name = ""
-        impl.__post_init__()  # the name, from the optimizer now under test
+        under_test: dict[str, Any] = {"optimizer": optimizer, "dropout": dropout}
+        impl = DDPUnderTest(group, hook=hook, **{k: v for k, v in under_test.items() if v})
         return run_checks(impl, **run)

@@ -37,11 +37,9 @@ from torch import Tensor, nn
 
 __all__ = ["chain_length", "gamma", "magnitudes"]
 
-U = {torch.float32: 2.0**-24, torch.float64: 2.0**-53}
 
-
-def gamma(k: int, dtype: torch.dtype) -> float:
-    u = U[dtype]
+def gamma(k: int, u: float) -> float:
+    """γ_k = k·u/(1 − k·u), u the unit roundoff (``Variant.unit_roundoff``)."""
     return k * u / (1 - k * u)
 
 

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import Dataset, DistributedSampler
 
+from sgdbench.conformance._impl import copy_state
 from sgdbench.conformance._runner import DTYPES
 from sgdbench.distributed._group import resolve
 from sgdbench.models import mlp
@@ -47,12 +48,10 @@ def rank_batches(case: dict[str, Any], world_size: int, rank: int) -> list[list[
 
 
 def _state(opt: torch.optim.Optimizer) -> dict[str, Any]:
+    """The optimizer's state_dict with every parameter's state copied (tensors cloned)."""
     sd = opt.state_dict()
     return {
-        "state": {
-            i: {k: v.detach().clone() if isinstance(v, Tensor) else v for k, v in s.items()}
-            for i, s in sd["state"].items()
-        },
+        "state": {i: copy_state(s) for i, s in sd["state"].items()},
         "param_groups": sd["param_groups"],
     }
 

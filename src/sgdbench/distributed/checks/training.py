@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from sgdbench.conformance._runner import Variant
-from sgdbench.distributed._bound import U, chain_length, gamma, magnitudes
+from sgdbench.distributed._bound import chain_length, gamma, magnitudes
 from sgdbench.distributed._tasks import problem, rank_batches
 from sgdbench.distributed.checks._registry import TASKS, DDPUnderTest, _check
 
@@ -58,15 +58,14 @@ def _assert_within(what: str, got: Tensor, want: Tensor, allowed: Tensor, where:
 
 
 def _replay(
-    impl: DDPUnderTest, case: dict[str, Any], ranks: list[dict[str, Any]], reduction: str
+    impl: DDPUnderTest, case: dict[str, Any], variant: Variant, ranks: list[dict[str, Any]]
 ) -> None:
     """Each step from rank 0's state, single-process, on the k·b samples; compare every rank."""
     k = impl.group.world_size
     model, X, y = problem(case, k)
     params = list(model.parameters())
     opt = impl.optimizer.make(params, **case["hyper"])
-    dtype = X.dtype
-    u, tiny = U[dtype], torch.finfo(dtype).tiny
+    u, tiny = variant.unit_roundoff, torch.finfo(variant.torch_dtype).tiny
     hyper = case["hyper"]
     lr, mu, wd = hyper["lr"], hyper.get("momentum", 0.0), hyper.get("weight_decay", 0.0)
     for t in range(case["steps"]):
@@ -76,11 +75,11 @@ def _replay(
         opt.load_state_dict(ranks[0]["state"][t])
         idx = _global_batch(case, k, t)
         opt.zero_grad()
-        F.cross_entropy(model(X[idx]), y[idx], reduction=reduction).backward()  # type: ignore[no-untyped-call]
+        F.cross_entropy(model(X[idx]), y[idx]).backward()  # type: ignore[no-untyped-call]
         grads = [p.grad.detach().clone() for p in params]  # type: ignore[union-attr]
         theta_t = [p.detach().clone() for p in params]
-        G = magnitudes(model, X[idx], y[idx], reduction=reduction)
-        dg = [2 * gamma(chain_length(model, len(idx)), dtype) * m + 2 * tiny for m in G]
+        G = magnitudes(model, X[idx], y[idx], reduction="mean")
+        dg = [2 * gamma(chain_length(model, len(idx)), u) * m + 2 * tiny for m in G]
         opt.step()
         state = opt.state_dict()["state"]
         for r, rank in enumerate(ranks):
@@ -114,7 +113,7 @@ def _trajectory(impl: DDPUnderTest, case: dict[str, Any], reduction: str) -> lis
 )
 def matches_single_process(impl: DDPUnderTest, case: dict[str, Any], variant: Variant) -> None:
     case = {**case, "dtype": variant.dtype}
-    _replay(impl, case, _trajectory(impl, case, "mean"), "mean")
+    _replay(impl, case, variant, _trajectory(impl, case, "mean"))
 
 
 @_check(
@@ -132,7 +131,7 @@ def summed_loss(impl: DDPUnderTest, case: dict[str, Any], variant: Variant) -> N
     idx = _global_batch(case, k, 0)
     F.cross_entropy(model(X[idx]), y[idx], reduction="sum").backward()  # type: ignore[no-untyped-call]
     G = magnitudes(model, X[idx], y[idx], reduction="sum")
-    e = [2 * gamma(chain_length(model, len(idx)), X.dtype) * m / k for m in G]
+    e = [2 * gamma(chain_length(model, len(idx)), variant.unit_roundoff) * m / k for m in G]
     for r, rank in enumerate(ranks):
         for i, (p, allowed) in enumerate(zip(model.parameters(), e, strict=True)):
             want: Tensor = p.grad / k  # type: ignore[operator,assignment]
