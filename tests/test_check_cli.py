@@ -44,6 +44,26 @@ def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
                         raise NotImplementedError("nesterov is not supported yet")
                     return super().step(closure)
 
+            class BrokenNesterov(torch.optim.SGD):
+                def step(self, closure=None):
+                    if any(g["nesterov"] for g in self.param_groups):
+                        raise IndexError("list index out of range")
+                    return super().step(closure)
+
+            class PickyMomentum(torch.optim.SGD):
+                # takes momentum 0.9 (the probe's value) but refuses the checks' others
+                def __init__(self, params, lr=1e-3, momentum=0.0, **kw):
+                    if momentum not in (0.0, 0.9):
+                        raise ValueError(f"momentum must be 0 or 0.9, got {momentum}")
+                    super().__init__(params, lr=lr, momentum=momentum, **kw)
+
+            class LogsAtConstruction(torch.optim.SGD):
+                def __init__(self, *args, **kw):
+                    import logging
+                    logging.getLogger("thirdparty").warning("this optimizer is experimental")
+                    print("loading kernels...")
+                    super().__init__(*args, **kw)
+
             class Chatty(torch.optim.SGD):
                 def step(self, closure=None):
                     warnings.warn("Chatty.step is experimental", UserWarning)
@@ -125,20 +145,135 @@ def test_xfails_file_accepts_a_failure_and_refuses_a_line_without_reason(
 def test_exception_inside_a_check_fails_that_check_only(
     user_module: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = _check("--optimizer", f"{user_module}:NoNesterovPlease", "--only", "optimizer.nesterov*",
+    code = _check("--optimizer", f"{user_module}:BrokenNesterov", "--only", "optimizer.nesterov*",
                   "--only", "optimizer.plain*")  # fmt: skip
     assert code == 1
     out = capsys.readouterr().out
     assert "FAILS  optimizer.nesterov[cpu-float32]" in out
-    assert "raised NotImplementedError: nesterov is not supported yet" in out
+    assert "raised IndexError: list index out of range" in out
     assert "holds  optimizer.plain_step[cpu-float32]" in out
 
 
-def test_warnings_are_reported_not_failures(
+def test_not_implemented_in_step_is_not_applicable(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NotImplementedError is the implementation saying it does not support the option."""
+    code = _check("--optimizer", f"{user_module}:NoNesterovPlease", "--only", "optimizer.nesterov*")
+    assert code == 0
+    assert (
+        "n/a    optimizer.nesterov[cpu-float32]  user_impls:NoNesterovPlease: cannot step with "
+        "momentum=0.9, nesterov=True: NotImplementedError: nesterov is not supported yet"
+    ) in capsys.readouterr().out
+
+
+def test_refused_suite_arguments_are_a_harness_error_not_a_failure(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The probe saw momentum=0.9 accepted; a check's own momentum=0.37 is refused: no verdict
+    on the implementation (exit 3), and the line says it is the suite's doing."""
+    code = _check("--optimizer", f"{user_module}:PickyMomentum", "--only", "optimizer.momentum*")
+    out = capsys.readouterr().out
+    assert code == 3, out
+    assert "ERROR  optimizer.momentum[cpu-float32]  user_impls:PickyMomentum: harness error, no " \
+        "verdict: the suite built" in out  # fmt: skip
+    assert "which is the suite's fault, not the implementation's" in out
+    assert "harness errors (no verdict)" in out
+
+
+def test_warnings_logs_and_prints_are_counted_not_interleaved(
     user_module: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _check("--optimizer", f"{user_module}:Chatty", "--only", "optimizer.plain*") == 0
-    assert "warning: UserWarning: Chatty.step is experimental" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "UserWarning: Chatty.step is experimental" in out.split("\n\nThe implementation said")[1]
+    assert _check("--optimizer", f"{user_module}:LogsAtConstruction", "--only", "optimizer.m*") == 0
+    captured = capsys.readouterr()
+    lines = captured.out.split("\n\n")[0].splitlines()
+    assert len(lines) == 6 and all(ln.startswith("holds  optimizer.m") for ln in lines), lines
+    assert "warnings/log records, see the end]" in lines[0]
+    said = captured.out.split("The implementation said")[1]
+    assert "log WARNING thirdparty: this optimizer is experimental" in said
+    assert "printed to stdout: loading kernels..." in said
+    assert "this optimizer is experimental" not in captured.err
+
+
+UNUSUAL = f"{PLANTED}:"
+
+
+@pytest.mark.parametrize(
+    ("target", "kwargs", "not_applicable"),
+    [
+        ("NarrowSGD", "{}", {"dampening", "nesterov", "maximize", "foreach_agrees"}),
+        (
+            "StrictKwargsSGD",
+            "{}",
+            {
+                "momentum",
+                "dampening",
+                "nesterov",
+                "weight_decay_coupled",
+                "weight_decay_decoupled",
+                "maximize",
+                "foreach_agrees",
+            },
+        ),  # fmt: skip
+        ("HeavyBallSGD", '{"momentum": 0.9}', {"plain_step"}),
+        ("HeavyBallSGD", "{}", {"plain_step"}),
+        (
+            "PlainSGD",
+            "{}",
+            {
+                "momentum",
+                "dampening",
+                "nesterov",
+                "weight_decay_coupled",
+                "weight_decay_decoupled",
+                "maximize",
+                "foreach_agrees",
+            },
+        ),  # fmt: skip
+    ],
+)
+def test_correct_but_unusual_optimizers_exit_0_with_the_right_checks_not_applicable(
+    target: str, kwargs: str, not_applicable: set[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    code = _check("--optimizer", f"{PLANTED}:{target}", "--kwargs", kwargs, "--dtype", "float32",
+                  "--out", str(out))  # fmt: skip
+    data = json.loads((out / "conformance.json").read_text())
+    assert code == 0, [(r["id"], r["message"]) for r in data["results"] if r["status"] != "holds"]
+    na = {r["check"].split(".")[1] for r in data["results"] if r["status"] == "n/a"}
+    assert na == not_applicable
+    assert data["counts"]["error"] == 0
+
+
+def test_xpass_and_unmatched_xfails_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """array-api-tests: a listed check that holds now is XPASS (the run fails until the line
+    goes), a line that matches nothing is said."""
+    xfails = tmp_path / "xfails.txt"
+    xfails.write_text(
+        "optimizer.plain_step[*]  # thought broken\noptimizer.no_such_check[*]  # stale\n"
+    )
+    code = _check("--optimizer", "torch.optim:SGD", "--only", "optimizer.plain*",
+                  "--xfails", str(xfails))  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "XPASS  optimizer.plain_step[cpu-float32]" in out and "remove line 1" in out
+    assert "xfails: line 2: optimizer.no_such_check[*] matched no check" in out
+    assert "2 XPASS (listed as xfail, but hold)" in out
+
+
+def test_a_users_optimizer_under_ddp(capsys: pytest.CaptureFixture[str]) -> None:
+    """--ddp K: the ddp.* checks with the named optimizer on K gloo ranks; hyper-parameters
+    it does not take are not drawn."""
+    code = _check("--optimizer", f"{PLANTED}:PlainSGD", "--ddp", "2", "--dtype", "float32",
+                  "--only", "ddp.matches*", "--examples", "3")  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "holds  ddp.matches_single_process[cpu-float32]  DDP[gloo×2](" in out
+    assert "planted:PlainSGD)" in out
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,10 @@
 """``check``: the conformance suite on an optimizer and/or a dropout named on the command line.
 
-Exit status: 0 when every applicable check holds, 1 when any fails, 2 on bad usage (a name
-that does not import, an attribute that is not an optimizer or a dropout, a constructor or
-step() that raises on plain arguments, kwargs that are not a JSON object).
+Exit status: 0 when every applicable check holds, 1 when any fails (or an xfails entry holds
+now), 2 on bad usage (a name that does not import, an attribute that is not an optimizer or a
+dropout, a constructor or step() that raises on plain arguments, kwargs that are not a JSON
+object), 3 when nothing fails but some checks reached no verdict (a harness error: the suite's
+own arguments were refused; please report it).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import argparse
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +83,11 @@ def _smoke_dropout(impl: Any) -> None:
 
 
 def _smoke(test: Any, impl: Any) -> None:
-    """A smoke test's warnings are the checks' to report, not a reason to stop here."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    """A smoke test's warnings, log records and prints are the checks' to report, not a
+    reason to stop here or to print between the verdicts."""
+    from sgdbench.conformance._runner import _recorded_output
+
+    with _recorded_output({}):
         test(impl)
 
 
@@ -120,46 +123,93 @@ def check(args: argparse.Namespace) -> int:
             _smoke(_smoke_dropout, impls[-1])
         devices = _devices(args.device)
         xfails = c.load_xfails(args.xfails) if args.xfails else []
+        if args.ddp is not None and args.device and set(args.device) != {"cpu"}:
+            raise c.UsageError("--ddp runs on gloo ranks on the CPU: give no --device with it")
     except c.UsageError as e:
         return _usage(str(e))
 
     def show(r: c.CheckResult) -> None:
         print(line(r), flush=True)
-        for w in r.warnings:
-            print(f"       warning: {w}", flush=True)
 
     start = time.perf_counter()
     report = Report()
+    runs: list[list[str]] = []  # each run's unmatched xfails: unmatched overall if in all
     # Hypothesis keeps caches in ./.hypothesis; a user's check run leaves their folder alone.
     with tempfile.TemporaryDirectory(prefix="sgdbench-hypothesis-") as home:
         set_hypothesis_home_dir(home)
         try:
             for impl in impls:
-                report.merge(
-                    c.run_checks(
-                        impl,
-                        devices=devices,
-                        dtypes=args.dtype or c.DTYPES,
-                        examples=args.examples,
-                        seed=args.seed,
-                        xfails=xfails,
-                        only=args.only,
-                        progress=show,
-                    )
+                one = c.run_checks(
+                    impl,
+                    devices=devices,
+                    dtypes=args.dtype or c.DTYPES,
+                    examples=args.examples,
+                    seed=args.seed,
+                    xfails=xfails,
+                    only=args.only,
+                    progress=show,
                 )
+                runs.append(one.unmatched_xfails)
+                report.merge(one)
+            if args.ddp is not None:
+                one = _ddp(args, impls, xfails, show)
+                runs.append(one.unmatched_xfails)
+                report.merge(one)
         finally:
             set_hypothesis_home_dir(None)
     seconds = time.perf_counter() - start
     report.settings["seconds"] = round(seconds, 1)
+    unmatched = [set(r) for r in runs]
+    report.unmatched_xfails = [u for u in runs[0] if all(u in s for s in unmatched)] if runs else []
     for r in report.failures:
         print(f"\n{r.id} on {r.implementation}: shortest example {r.example}\n{r.snippet}")
+    _said(report.said(), bool(args.out))
+    for u in report.unmatched_xfails:
+        print(f"\nxfails: {u} matched no check (remove it, or fix the id)")
     print(f"\n{report.summary()} ({seconds:.1f} s)")
     if args.out:
         with staged_output(args.out) as stage:
             write_json(stage / "conformance.json", report.to_json())
             (stage / "conformance.md").write_text(report.to_markdown(), encoding="utf-8")
         progress(f"check: wrote {Path(args.out) / 'conformance.md'} and conformance.json")
-    return 0 if report.ok else 1
+    return report.exit_status()
+
+
+def _ddp(args: argparse.Namespace, impls: list[Any], xfails: list[Any], show: Any) -> Any:
+    """The ``ddp.*`` checks with the named optimizer and dropout under DDP on gloo ranks."""
+    from sgdbench import conformance as c
+    from sgdbench.distributed import check_ddp
+
+    named: dict[str, Any] = {
+        "optimizer": next((i for i in impls if isinstance(i, c.OptimizerUnderTest)), None),
+        "dropout": next((i for i in impls if isinstance(i, c.DropoutUnderTest)), None),
+    }
+    return check_ddp(
+        world_size=args.ddp,
+        **{k: v for k, v in named.items() if v is not None},
+        dtypes=args.dtype or c.DTYPES,
+        examples=args.examples,
+        seed=args.seed,
+        xfails=xfails,
+        only=args.only,
+        progress=show,
+    )
+
+
+SAID_SHOWN = 10
+
+
+def _said(said: dict[str, int], written: bool) -> None:
+    """What the implementations said (warnings, log records, prints), counted, once."""
+    if not said:
+        return
+    total = sum(said.values())
+    print(f"\nThe implementation said {total} things while the checks ran ({len(said)} distinct):")
+    for text, n in sorted(said.items(), key=lambda kv: -kv[1])[:SAID_SHOWN]:
+        print(f"  ×{n:<6} {text[:200]}")
+    if len(said) > SAID_SHOWN:
+        where = "conformance.md lists them all" if written else "--out writes them all"
+        print(f"  … and {len(said) - SAID_SHOWN} more distinct ({where})")
 
 
 def check_index(args: argparse.Namespace) -> int:
@@ -212,7 +262,9 @@ def add_parser(sub: Any) -> None:
         "--kwargs",
         default="{}",
         metavar="JSON",
-        help="constant constructor arguments as a JSON object, e.g. '{\"fused\": true}'",
+        help="the base configuration every check starts from, as a JSON object: a path flag "
+        '(\'{"fused": true}\') or a hyper-parameter the optimizer needs (\'{"momentum": '
+        "0.9}'; the checks that need it off are then not applicable); not lr",
     )
     ch.add_argument(
         "--weight-decay",
@@ -279,6 +331,13 @@ def add_parser(sub: Any) -> None:
         metavar="PATTERN",
         help="run only the check ids matching, * a wildcard (e.g. 'optimizer.momentum*'); "
         "repeat for several",
+    )
+    ch.add_argument(
+        "--ddp",
+        type=int_at_least(2, 8),
+        metavar="K",
+        help="also run the ddp.* checks: the optimizer (default torch.optim.SGD) and dropout "
+        "(default nn.Dropout) under DistributedDataParallel on K gloo ranks on this machine",
     )
     ch.add_argument(
         "--out",

@@ -15,7 +15,9 @@ Three ways in, the same checks behind them:
 
 Each check is a function of the implementation (``check(impl, device=…, dtype=…)``) returning
 a :class:`CheckResult`: holds, fails (shortest example and a :func:`replay` snippet), n/a (the
-implementation does not take an argument the check needs) or xfail (accepted deviation).
+implementation does not take an argument the check needs, or refuses a value it needs), xfail
+(accepted deviation), XPASS (accepted deviation that holds now: the xfails entry must go) or
+error (a harness error: the suite's own arguments were refused; no verdict).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ __all__ = [
     "replay",
     "run_checks",
     "settings_for",
+    "unmatched_xfails",
 ]
 
 OPTIMIZER_CHECKS: list[Check] = _optimizer.CHECKS
@@ -118,6 +121,7 @@ def run_checks(
         settings={"examples": examples, "seed": seed, "devices": devices, "dtypes": list(dtypes)},
     )
     hsettings = hsettings or settings_for(examples)
+    matched: set[int] = set()
     for check in checks_for(impl):
         for device in devices:
             for dtype in dtypes:
@@ -126,12 +130,34 @@ def run_checks(
                     continue
                 r = check(impl, device=device, dtype=dtype, hsettings=hsettings, seed=seed)
                 accepted = match_xfail(r.id, impl.name, xfails)
-                if accepted and r.status == "fails" and not r.fact_only:
-                    r.status, r.xfail_reason = "xfail", accepted.reason
+                if accepted:
+                    matched.add(accepted.line)
+                    _accept(r, accepted)
                 report.results.append(r)
                 if progress:
                     progress(r)
+    report.unmatched_xfails = unmatched_xfails(xfails, matched)
     return report
+
+
+def _accept(r: CheckResult, accepted: Xfail) -> None:
+    """An xfails entry turns a failure into xfail, and a check that holds into XPASS."""
+    if r.fact_only or r.status not in ("fails", "holds"):
+        return
+    r.xfail_reason = accepted.reason
+    if r.status == "fails":
+        r.status = "xfail"
+    else:
+        r.status = "xpass"
+        r.message = (
+            f"listed as an accepted deviation ({accepted.reason}), but it holds now: remove "
+            f"line {accepted.line} of the xfails file"
+        )
+
+
+def unmatched_xfails(xfails: Iterable[Xfail], matched: set[int]) -> list[str]:
+    """The xfails entries that matched no check of the run, as ``line N: PATTERN``."""
+    return [f"line {x.line}: {x.pattern}" for x in xfails if x.line not in matched]
 
 
 def check_optimizer(
@@ -214,9 +240,11 @@ def assert_result(result: CheckResult) -> None:
     __tracebackhide__ = True
     if result.status == "n/a":
         pytest.skip(f"not applicable: {result.message}")
+    if result.status == "error":
+        pytest.fail(f"{result.id} on {result.implementation}: {result.message}", pytrace=False)
     if result.fact_only:
         verdict = "holds" if result.status == "holds" else "does not hold"
-        pytest.skip(f"not the declared weight-decay form, reported as a fact: {verdict}")
+        pytest.skip(f"reported as a fact, not required of it: {verdict}. {result.message}")
     if result.status == "fails":
         raise AssertionError(
             f"{result.id} FAILS on {result.implementation}: {result.message}\n"
@@ -243,6 +271,19 @@ def parametrize_with_checks(
     params = []
     for impl in implementations:
         accepted = expected_failed_checks(impl) if expected_failed_checks else {}
+        ids = [
+            c.id(Variant(d, t))
+            for c in checks_for(impl)
+            for d in devices or devices_present()
+            for t in dtypes
+        ]
+        stale = [p for p in accepted if not any(glob_match(i, p) for i in ids)]
+        if stale:
+            raise UsageError(
+                f"expected_failed_checks({impl.name}) names {stale}, which match no check id "
+                "(remove them, or fix the id: e.g. 'optimizer.momentum[cpu-float32]', '*' a "
+                "wildcard)"
+            )
         for check in checks_for(impl):
             for device in devices or devices_present():
                 for dtype in dtypes:

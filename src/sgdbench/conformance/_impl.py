@@ -7,6 +7,7 @@ An optimizer is a factory ``f(params, lr=…, momentum=…, …) -> torch.optim.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import inspect
@@ -27,8 +28,26 @@ __all__ = [
     "parse_kwargs",
 ]
 
-# What the checks generate themselves; --kwargs may not fix any of these.
+# What the checks generate themselves. --kwargs may set any of them but lr as the base
+# configuration (a momentum-required optimizer: {"momentum": 0.9}); a check overrides what it sets.
 HYPERPARAMETERS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+# The value that switches each optional hyper-parameter off (torch.optim.SGD's defaults).
+NEUTRAL: dict[str, Any] = {
+    "momentum": 0.0,
+    "dampening": 0.0,
+    "weight_decay": 0.0,
+    "nesterov": False,
+    "maximize": False,
+}
+# A working value of each, with what it needs beside it (Nesterov and dampening need momentum).
+PROBES: dict[str, dict[str, Any]] = {
+    "momentum": {"momentum": 0.9},
+    "dampening": {"momentum": 0.9, "dampening": 0.5},
+    "nesterov": {"momentum": 0.9, "nesterov": True},
+    "weight_decay": {"weight_decay": 0.1},
+    "maximize": {"maximize": True},
+    "foreach": {"foreach": True},
+}
 # What a check may toggle beside them: the implementation's path flag.
 PATH_FLAGS = ("foreach",)
 WEIGHT_DECAY_FORMS = ("coupled", "decoupled")
@@ -89,10 +108,16 @@ def _call(obj: Any) -> str:
 class OptimizerUnderTest:
     """An optimizer factory and what its author declares about it.
 
-    ``kwargs`` go to every construction (a path flag such as ``{"fused": True}``);
+    ``kwargs`` are the base configuration every construction starts from: a path flag such as
+    ``{"fused": True}``, or a hyper-parameter the optimizer cannot do without (a heavy-ball SGD
+    that refuses ``momentum=0``: ``{"momentum": 0.9}``); each check overrides what it sets.
     ``weight_decay`` is the form it implements: ``"coupled"`` (torch.optim.SGD: λθ is added to
     the gradient, ≡ SGD on L + (λ/2)‖θ‖²) or ``"decoupled"`` (SGDW: θ is shrunk by ηλθ outside
     the gradient); ``bitwise`` declares bit-for-bit equality with ``torch.optim.SGD``.
+
+    What it accepts is *seen*, not assumed: :meth:`accepts` builds it and takes one step with
+    the arguments a check would pass, and remembers the answer. A ``**kwargs`` constructor is
+    taken to accept an argument only when such a probe goes through.
     """
 
     factory: Callable[..., torch.optim.Optimizer]
@@ -100,6 +125,7 @@ class OptimizerUnderTest:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     weight_decay: Literal["coupled", "decoupled"] = "coupled"
     bitwise: bool = False
+    _seen: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not callable(self.factory):
@@ -108,11 +134,12 @@ class OptimizerUnderTest:
             raise UsageError(
                 f"optimizer {_name(self.factory)} is a class but not a torch.optim.Optimizer"
             )
-        fixed = sorted(set(self.kwargs) & set(HYPERPARAMETERS))
-        if fixed:
+        if not isinstance(self.kwargs, Mapping):
+            raise UsageError(f"kwargs must be a mapping, but got {type(self.kwargs).__name__}")
+        if "lr" in self.kwargs:
             raise UsageError(
-                f"kwargs may not set {fixed}: the checks generate {list(HYPERPARAMETERS)} "
-                "themselves; give only constant arguments such as foreach or fused"
+                "kwargs may not set ['lr']: every check chooses its own step size; give the "
+                'base configuration without it (e.g. {"momentum": 0.9} or {"fused": true})'
             )
         if self.weight_decay not in WEIGHT_DECAY_FORMS:
             raise UsageError(
@@ -125,32 +152,115 @@ class OptimizerUnderTest:
 
     # ----------------------------------------------------------------- what it takes
 
-    def takes(self, argument: str) -> bool:
-        """Whether the factory's signature names ``argument`` (or takes **kwargs)."""
+    def _parameter(self, argument: str) -> inspect.Parameter | bool | None:
+        """The signature's parameter named ``argument``; True: only **kwargs could take it;
+        None: the signature has neither (or there is no signature)."""
         try:
-            sig = inspect.signature(self.factory)
-        except (TypeError, ValueError):  # no signature (a builtin): assume it does
+            params = inspect.signature(self.factory).parameters
+        except (TypeError, ValueError):  # no signature (a builtin): probe it
             return True
-        params = sig.parameters
-        return argument in params or any(
-            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
-        )
-
-    def refuses(self, **hyper: Any) -> str | None:
-        """Why the factory refuses these arguments (None if it builds an optimizer with them)."""
-        missing = [a for a in hyper if a != "lr" and not self.takes(a)]
-        if missing:
-            return f"takes no {', '.join(f'`{a}`' for a in missing)} argument"
-        try:
-            self.make([nn.Parameter(torch.zeros(1))], **hyper)
-        except (TypeError, ValueError) as e:
-            args = ", ".join(f"{k}={v!r}" for k, v in hyper.items())
-            return f"refuses {args}: {type(e).__name__}: {e}"
+        if argument in params:
+            return params[argument]
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return True
         return None
 
+    def takes(self, argument: str) -> bool:
+        """Whether the factory takes ``argument``: named in its signature, or, where only
+        ``**kwargs`` could take it, seen to accept a working value (:data:`PROBES`)."""
+        found = self._parameter(argument)
+        if found is None:
+            return False
+        if found is not True:
+            return True
+        return (
+            self.accepts(lr=0.1, **PROBES.get(argument, {argument: NEUTRAL.get(argument)})) is None
+        )
+
+    def default(self, argument: str) -> Any:
+        """The value ``argument`` has when a check does not pass it: the base kwargs', else
+        what the optimizer records in ``param_groups`` (torch's convention), else the
+        signature's default; :data:`UNKNOWN` when none says."""
+        if argument in self.kwargs:
+            return self.kwargs[argument]
+        group = self._default_group()
+        if argument in group:
+            return group[argument]
+        found = self._parameter(argument)
+        if isinstance(found, inspect.Parameter) and found.default is not found.empty:
+            return found.default
+        return UNKNOWN
+
+    def _default_group(self) -> dict[str, Any]:
+        """param_groups[0] of the optimizer built with the base kwargs alone (remembered)."""
+        if "default group" not in self._seen:
+            group: dict[str, Any] = {}
+            try:
+                opt = self.make([nn.Parameter(torch.zeros(2))], lr=0.1)
+                group = {k: v for k, v in opt.param_groups[0].items() if k != "params"}
+            except Exception:  # a constructor that needs more: nothing recorded
+                pass
+            self._seen["default group"] = group
+        return self._seen["default group"]  # type: ignore[no-any-return]
+
+    def accepts(self, **hyper: Any) -> str | None:
+        """None when the factory builds an optimizer with the base kwargs and ``hyper`` that
+        takes one step on a fed gradient; else what it refused, and how. Remembered."""
+        key = ("accepts", *sorted((k, repr(v)) for k, v in hyper.items()))
+        if key not in self._seen:
+            self._seen[key] = self._probe(hyper)
+        return self._seen[key]  # type: ignore[no-any-return]
+
+    def _probe(self, hyper: dict[str, Any]) -> str | None:
+        """Build it with ``hyper`` and take one step. A constructor that raises refuses. A step
+        that raises refuses only with NotImplementedError (it says it does not support them)
+        or where the suite added a neutral value (μ = 0, τ = 0, …) the user did not give: an
+        error the implementation makes on arguments it accepted is for the checks to report.
+        """
+        import warnings
+
+        args = ", ".join(f"{k}={v!r}" for k, v in hyper.items() if k != "lr")
+        param = nn.Parameter(torch.ones(2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                opt = self.make([param], **hyper)
+            except Exception as e:
+                return f"refuses {args or 'its base configuration'}: {_said(e)}"
+            try:
+                param.grad = torch.ones(2)
+                opt.step()
+            except Exception as e:
+                added = [
+                    k
+                    for k, v in hyper.items()
+                    if k in NEUTRAL and k not in self.kwargs and repr(v) == repr(NEUTRAL[k])
+                ]
+                if isinstance(e, NotImplementedError) or added:
+                    return f"cannot step with {args or 'its base configuration'}: {_said(e)}"
+        return None
+
+    def refuses(self, **hyper: Any) -> str | None:
+        """Why the factory refuses these arguments (None if it takes them and steps with them)."""
+        missing = [a for a in hyper if a != "lr" and self._parameter(a) is None]
+        if missing:
+            return "takes no " + " and no ".join(f"`{a}`" for a in missing) + " argument"
+        return self.accepts(**hyper)
+
     def make(self, params: Any, **hyper: Any) -> torch.optim.Optimizer:
-        """Build the optimizer with the declared kwargs and the check's hyper-parameters."""
-        return self.factory(params, **{**self.kwargs, **hyper})
+        """Build the optimizer with the base kwargs and the check's hyper-parameters.
+
+        An exception the constructor raises is marked as provoked by the suite's arguments
+        (``exc.sgdbench_built`` holds them): the runner reports it as a harness error, never
+        as the implementation failing.
+        """
+        built = {**self.kwargs, **hyper}
+        try:
+            return self.factory(params, **built)
+        except Exception as e:
+            with contextlib.suppress(AttributeError):  # an exception type with __slots__
+                e.sgdbench_built = built  # type: ignore[attr-defined]
+            raise
 
     def spec(self) -> dict[str, Any]:
         """What :func:`sgdbench.conformance.replay` needs to build it again."""
@@ -160,6 +270,20 @@ class OptimizerUnderTest:
             "weight_decay": self.weight_decay,
             "bitwise": self.bitwise,
         }
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def _said(e: BaseException) -> str:
+    """``Type: message`` on one line, shortened."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    return f"{type(e).__name__}: {text if len(text) <= 300 else text[:300] + ' …'}"
 
 
 class _FunctionalDropout(nn.Module):

@@ -3,13 +3,19 @@
 A check is a function of the implementation under test (``check(impl, device=…, dtype=…)``)
 that returns a :class:`CheckResult`: *holds*, *fails* (with the shortest falsifying example
 Hypothesis found and a snippet that replays it), *n/a* (with the reason: the implementation
-does not take an argument the check needs) or *xfail* (it fails, and an xfails file accepts
-that). Warnings the implementation emits are recorded, never turned into failures.
+does not take an argument the check needs, or refuses a value it needs), *xfail* (it fails,
+and an xfails file accepts that), *xpass* (an xfails file lists it, but it holds now) or
+*error* (a harness error: the implementation's constructor refused arguments the suite chose,
+so there is no verdict; never reported as the implementation failing). Warnings, ``logging``
+records and printed lines of the implementation are recorded and counted, never turned into
+failures and never let through to the terminal between the verdicts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
 import re
 import time
 import warnings
@@ -73,20 +79,24 @@ class CheckResult:
     check: str
     implementation: str
     variant: str
-    status: str  # holds | fails | n/a | xfail
+    status: str  # holds | fails | n/a | xfail | xpass | error
     cites: str
     fact_only: bool = False  # a reported fact (e.g. the undeclared weight-decay form)
     message: str = ""
     example: dict[str, Any] | None = None
     snippet: str = ""
-    warnings: list[str] = field(default_factory=list)
+    # What the implementation said while the check ran: each distinct warning, logging record
+    # or printed line, with how many times it came.
+    warnings: dict[str, int] = field(default_factory=dict)
     examples: int = 0
     seconds: float = 0.0
     xfail_reason: str = ""
 
     @property
     def counts_as_failure(self) -> bool:
-        return self.status == "fails" and not self.fact_only
+        """A failing requirement, or an accepted deviation that holds now (strict, as pytest's
+        ``xfail_strict``: the xfails line must go)."""
+        return (self.status == "fails" and not self.fact_only) or self.status == "xpass"
 
 
 Body = Callable[[Any, dict[str, Any], Variant], None]
@@ -139,7 +149,7 @@ class Check:
             fact_only=self.fact_only(impl),
         )
         start = time.perf_counter()
-        with _recorded_warnings(result.warnings):
+        with _recorded_output(result.warnings):
             reason = self.applicable(impl)
             if reason is not None:
                 result.status, result.message = "n/a", reason
@@ -177,7 +187,11 @@ class Check:
                     raise broken[0]
         except HarnessFailed:
             raise
-        except HypothesisException as e:  # flaky, unsatisfiable, health check: say so
+        except HypothesisException as e:
+            built = _built(e)
+            if built is not None:
+                _harness_error(r, impl, built, failing)
+                return  # flaky, unsatisfiable, health check: say so
             r.status = "fails"
             r.example = failing[-1] if failing else None
             inner = getattr(e, "exceptions", None)  # Flaky* are exception groups
@@ -190,6 +204,9 @@ class Check:
             else:
                 r.message = f"the check could not reach a verdict: {type(e).__name__}: {_first(e)}"
         except Exception as e:
+            if _built(e) is not None:
+                _harness_error(r, impl, e, failing)
+                return
             r.status = "fails"
             r.example = failing[-1] if failing else None
             kind = "" if isinstance(e, AssertionError) else f"raised {type(e).__name__}: "
@@ -224,22 +241,92 @@ def register(
 
 
 def _first(e: BaseException) -> str:
-    text = str(e).strip() or type(e).__name__
+    """The exception's message on one line (a report has one line per check), shortened."""
+    text = " ".join(str(e).split()) or type(e).__name__
     return text if len(text) <= 600 else text[:600] + " …"
 
 
+def _built(e: BaseException) -> BaseException | None:
+    """The exception (``e`` or one it groups or chains) that the implementation's constructor
+    raised on arguments the suite chose (:meth:`OptimizerUnderTest.make` marks it)."""
+    seen: list[BaseException] = [e]
+    while seen:
+        x = seen.pop()
+        if getattr(x, "sgdbench_built", None) is not None:
+            return x
+        seen += list(getattr(x, "exceptions", ()))
+        if x.__cause__ is not None:
+            seen.append(x.__cause__)
+    return None
+
+
+def _harness_error(r: CheckResult, impl: Any, e: BaseException, failing: list[Any]) -> None:
+    """No verdict: the suite built the implementation with arguments it refused."""
+    built = _built(e)
+    assert built is not None
+    args = ", ".join(f"{k}={v!r}" for k, v in built.sgdbench_built.items())  # type: ignore[attr-defined]
+    r.status = "error"
+    r.example = failing[-1] if failing else None
+    r.message = (
+        f"harness error, no verdict: the suite built {impl.name}(params, {args}), and the "
+        f"constructor refused it ({type(built).__name__}: {_first(built)}); the check chose "
+        "arguments the implementation does not accept, which is the suite's fault, not the "
+        "implementation's (please report it)"
+    )
+
+
+def _count(into: dict[str, int], text: str) -> None:
+    text = " ".join(text.split())
+    text = text if len(text) <= 300 else text[:300] + " …"
+    into[text] = into.get(text, 0) + 1
+
+
+class _Printed(io.TextIOBase):
+    """A stand-in for stdout/stderr that counts each line written to it."""
+
+    def __init__(self, into: dict[str, int], stream: str) -> None:
+        self.into, self.stream, self.pending = into, stream, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            if line.strip():
+                _count(self.into, f"printed to {self.stream}: {line}")
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending.strip():
+            _count(self.into, f"printed to {self.stream}: {self.pending}")
+        self.pending = ""
+
+
 @contextlib.contextmanager
-def _recorded_warnings(into: list[str]) -> Iterator[None]:
-    """Record each distinct warning raised inside (pytest's ``error`` filter included)."""
+def _recorded_output(into: dict[str, int]) -> Iterator[None]:
+    """Count each distinct warning (pytest's ``error`` filter included), ``logging`` record and
+    printed line the implementation emits inside, instead of letting them through."""
+    handle = logging.Logger.handle
+
+    def record(logger: logging.Logger, rec: logging.LogRecord) -> None:
+        if not logger.disabled:
+            _count(into, f"log {rec.levelname} {rec.name}: {rec.getMessage()}")
+
+    out, err = _Printed(into, "stdout"), _Printed(into, "stderr")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        logging.Logger.handle = record  # type: ignore[method-assign,assignment]
         try:
-            yield
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                yield
         finally:
+            logging.Logger.handle = handle  # type: ignore[method-assign]
+            out.flush()
+            err.flush()
             for w in caught:
-                text = f"{w.category.__name__}: {w.message}"
-                if text not in into:
-                    into.append(text)
+                _count(into, f"{w.category.__name__}: {w.message}")
 
 
 def settings_for(examples: int | None = None, *, database: bool = False) -> settings:

@@ -10,7 +10,7 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from sgdbench.conformance._impl import OptimizerUnderTest
+from sgdbench.conformance._impl import NEUTRAL, PROBES, OptimizerUnderTest
 from sgdbench.conformance._oracle import Hyper, Step, trajectory
 from sgdbench.conformance._runner import Body, Check, Variant, register
 
@@ -64,15 +64,33 @@ def tensors(case: Case, variant: Variant) -> tuple[list[Tensor], list[list[Tenso
 
 
 def hyper(impl: OptimizerUnderTest, **values: Any) -> dict[str, Any]:
-    """The check's hyper-parameters; neutral values for what it does not set, where taken."""
-    neutral = {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}
-    neutral["maximize"] = False
-    kwargs = {k: v for k, v in neutral.items() if impl.takes(k)}
+    """The arguments a check passes: the base kwargs, then the check's ``values``, and for an
+    optional hyper-parameter the check leaves unset, its neutral value (μ = 0, λ = 0, …) where
+    the implementation takes it and would otherwise not be neutral.
+
+    Nothing the implementation does not take is passed; a neutral value it refuses is passed
+    only to be refused in applicability (:func:`_needs`, :func:`_plain`), never in a check body.
+    """
+    kwargs = dict(impl.kwargs)
+    for arg, off in NEUTRAL.items():
+        if arg in values or not impl.takes(arg):
+            continue
+        if not _same_value(impl.default(arg), off):
+            kwargs[arg] = off
     kwargs.update(values)
     return kwargs
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    """``a == b`` for plain numbers and flags (0 == 0.0, but not 0 == False)."""
+    if not isinstance(a, (bool, int, float)) or isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return bool(a == b)
+
+
 def oracle_hyper(impl: OptimizerUnderTest, kwargs: dict[str, Any]) -> Hyper:
+    """What the oracle runs: the hyper-parameters passed, else the implementation's own
+    (neutral) defaults."""
     fields = {k: v for k, v in kwargs.items() if k in Hyper.__dataclass_fields__}
     return Hyper(**fields, decoupled=impl.weight_decay == "decoupled")
 
@@ -151,24 +169,60 @@ def assert_same(
                 )
 
 
+def required(impl: OptimizerUnderTest) -> set[str]:
+    """The optional hyper-parameters the implementation cannot switch off: it takes them, its
+    default is not neutral, and it refuses the neutral value (a heavy-ball-only SGD: momentum).
+    """
+    out = set()
+    for arg, off in NEUTRAL.items():
+        if not impl.takes(arg) or _same_value(impl.default(arg), off):
+            continue
+        on = PROBES["momentum"] if arg != "momentum" and impl.takes("momentum") else {}
+        if impl.accepts(**hyper(impl, lr=0.1, **{**on, arg: off})) is not None:
+            out.add(arg)
+    return out
+
+
+def switched_on(impl: OptimizerUnderTest) -> dict[str, Any]:
+    """Working values of what the implementation cannot switch off (:func:`required`)."""
+    on: dict[str, Any] = {}
+    for r in sorted(required(impl)):
+        on.update(PROBES.get(r, {}))
+    return on
+
+
 def _needs(*args: str, **values: Any) -> Any:
-    """applicable(): the check needs these arguments taken (and these values accepted)."""
+    """applicable(): the check needs these arguments taken and these values accepted (with
+    what the implementation cannot switch off switched on)."""
 
     def applicable(impl: OptimizerUnderTest) -> str | None:
-        probe = {"lr": 0.1, **{a: _PROBE[a] for a in args}, **values}
-        return impl.refuses(**probe)
+        missing = [a for a in args if not impl.takes(a)]
+        if missing:
+            return "takes no " + " and no ".join(f"`{a}`" for a in missing) + " argument"
+        on = switched_on(impl)
+        probe = {"lr": 0.1, **on, **{k: v for a in args for k, v in PROBES[a].items()}, **values}
+        return _refused(impl, hyper(impl, **probe), set(on))
 
     return applicable
 
 
-_PROBE = {
-    "momentum": 0.9,
-    "dampening": 0.5,
-    "weight_decay": 0.1,
-    "nesterov": True,
-    "maximize": True,
-    "foreach": True,
-}
+def _plain(impl: OptimizerUnderTest) -> str | None:
+    """applicable() of a check that runs with every optional hyper-parameter off."""
+    return _refused(impl, hyper(impl, lr=0.1), set())
+
+
+def _refused(impl: OptimizerUnderTest, kwargs: dict[str, Any], forced: set[str]) -> str | None:
+    """None when the implementation takes ``kwargs``; else the reason, naming the neutral
+    values the check needs where those are what it refuses."""
+    reason = impl.accepts(**kwargs)
+    if reason is None:
+        return None
+    neutral = {k: v for k, v in kwargs.items() if k in NEUTRAL and _same_value(v, NEUTRAL[k])}
+    refused = [k for k in neutral if impl.accepts(**hyper(impl, lr=0.1, **{k: NEUTRAL[k]}))]
+    if refused:
+        what = ", ".join(f"{k}={NEUTRAL[k]!r}" for k in refused)
+        return f"this check runs with {what}, which it refuses ({reason})"
+    return reason
 
 
 def _check(name: str, cites: str, **kw: Any) -> Callable[[Body], Check]:
@@ -195,14 +249,14 @@ def _follows_oracle(impl: OptimizerUnderTest, case: Case, variant: Variant, what
 
 def features(impl: OptimizerUnderTest) -> set[str]:
     """The optional arguments the implementation takes and accepts a working value for."""
-    probes: dict[str, dict[str, Any]] = {
-        "momentum": {"momentum": 0.9},
-        "dampening": {"momentum": 0.9, "dampening": 0.5},
-        "nesterov": {"momentum": 0.9, "nesterov": True},
-        "weight_decay": {"weight_decay": 0.1},
-        "maximize": {"maximize": True},
-    }
-    return {name for name, probe in probes.items() if impl.refuses(lr=0.1, **probe) is None}
+    have = set()
+    for name in ("momentum", "dampening", "nesterov", "weight_decay", "maximize"):
+        if not impl.takes(name):
+            continue
+        on = PROBES["momentum"] if "momentum" in required(impl) else {}
+        if impl.accepts(**hyper(impl, lr=0.1, **{**on, **PROBES[name]})) is None:
+            have.add(name)
+    return have
 
 
 @st.composite
@@ -215,15 +269,17 @@ def configs(
     maximize: bool | None = None,
 ) -> Case:
     """A problem and a setting of every optional argument the implementation has."""
-    have = features(impl)
+    have, must = features(impl), required(impl)
     case = {**problem(draw, steps), "lr": draw(lrs, label="lr")}
-    if "momentum" in have and draw(st.booleans(), label="with momentum"):
+    if "momentum" in must or ("momentum" in have and draw(st.booleans(), label="with momentum")):
         case["momentum"] = draw(momenta, label="momentum")
         if "nesterov" in have and draw(st.booleans(), label="nesterov"):
             case["nesterov"] = True
         elif "dampening" in have:
             case["dampening"] = draw(st.just(0.0) | dampenings, label="dampening")
-    if decay and "weight_decay" in have and draw(st.booleans(), label="with decay"):
+    if (decay and "weight_decay" in have and draw(st.booleans(), label="with decay")) or (
+        "weight_decay" in must
+    ):
         case["weight_decay"] = draw(decays, label="weight_decay")
     if "maximize" in have and (maximize or (maximize is None and draw(st.booleans()))):
         case["maximize"] = True
@@ -249,10 +305,12 @@ def switches(impl: OptimizerUnderTest, case: Case) -> list[dict[str, Any]]:
     """Every on/off combination of the optional arguments the implementation has (≤ 12)."""
     import itertools
 
-    have = features(impl)
+    have, must = features(impl), required(impl)
     out = []
     for mom, nest, decay, maxi in itertools.product([False, True], repeat=4):
         if (mom and "momentum" not in have) or (nest and ("nesterov" not in have or not mom)):
+            continue
+        if ("momentum" in must and not mom) or ("weight_decay" in must and not decay):
             continue
         if (decay and "weight_decay" not in have) or (maxi and "maximize" not in have):
             continue

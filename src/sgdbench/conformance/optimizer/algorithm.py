@@ -15,16 +15,19 @@ from sgdbench.conformance.optimizer._harness import (
     _check,
     _follows_oracle,
     _needs,
+    _plain,
     assert_follows,
     assert_same,
     dampenings,
     decays,
+    features,
     hyper,
     lrs,
     momenta,
     oracle_hyper,
     parameters,
     problem,
+    required,
     run,
     tensors,
 )
@@ -32,14 +35,15 @@ from sgdbench.reference import l2_penalty
 
 
 @st.composite
-def _plain(draw: st.DrawFn) -> Case:
+def _plain_cases(draw: st.DrawFn) -> Case:
     return {**problem(draw, (1, 5)), "lr": draw(lrs, label="lr")}
 
 
 @_check(
     "plain_step",
     'Algorithm 11: "θ ← θ − η_t ∇L(B, θ)" (no momentum, no weight decay)',
-    cases=lambda impl, v: _plain(),
+    cases=lambda impl, v: _plain_cases(),
+    applicable=_plain,
 )
 def plain_step(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
     theta0, grads = tensors(case, variant)
@@ -96,11 +100,14 @@ def nesterov(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
 @st.composite
 def _decayed(draw: st.DrawFn, impl: OptimizerUnderTest) -> Case:
     case = {**problem(draw, (1, 6)), "lr": draw(lrs, label="lr"), "weight_decay": draw(decays)}
-    if impl.takes("momentum") and draw(st.booleans(), label="with momentum"):
+    have = features(impl)
+    if "momentum" in required(impl) or (
+        "momentum" in have and draw(st.booleans(), label="with momentum")
+    ):
         case["momentum"] = draw(momenta, label="momentum")
-        if impl.takes("nesterov") and draw(st.booleans(), label="nesterov"):
+        if "nesterov" in have and draw(st.booleans(), label="nesterov"):
             case["nesterov"] = True
-        elif impl.takes("dampening"):
+        elif "dampening" in have:
             case["dampening"] = draw(st.just(0.0) | dampenings, label="dampening")
     return case
 

@@ -34,7 +34,9 @@ from sgdbench.conformance.optimizer._harness import (
     oracle_hyper,
     parameters,
     problem,
+    required,
     run,
+    switched_on,
     switches,
     tensors,
 )
@@ -152,14 +154,14 @@ def _groups(draw: st.DrawFn, impl: OptimizerUnderTest) -> Case:
     case = {**problem(draw, (1, 5))}
     while len(case["shapes"]) < n_groups:
         case["shapes"].append([2])
-    have = features(impl)
+    have, must = features(impl), required(impl)
     groups = []
     for k in range(n_groups):
         g: Case = {"lr": draw(lrs, label=f"group {k} lr")}
-        if "momentum" in have:
-            g["momentum"] = draw(st.just(0.0) | momenta, label=f"group {k} momentum")
-        if "weight_decay" in have:
-            g["weight_decay"] = draw(st.just(0.0) | decays, label=f"group {k} weight_decay")
+        for arg, values in (("momentum", momenta), ("weight_decay", decays)):
+            if arg in have:
+                off = st.nothing() if arg in must else st.just(0.0)
+                g[arg] = draw(off | values, label=f"group {k} {arg}")
         groups.append(g)
     case["groups"] = groups
     return case
@@ -178,7 +180,7 @@ def param_groups(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None
     for idx, h in groups:
         for i in idx:
             per_param[i] = oracle_hyper(impl, h)
-    defaults = hyper(impl, lr=0.01)  # each group overrides what it sets
+    defaults = hyper(impl, lr=0.01, **switched_on(impl))  # each group overrides what it sets
     got = run(impl, theta0, grads, defaults, variant, groups=groups)
     expected = trajectory(theta0, grads, per_param, variant.torch_dtype)
     assert_follows(

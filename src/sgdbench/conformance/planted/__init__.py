@@ -12,13 +12,20 @@ user types.
 
 from __future__ import annotations
 
-from sgdbench.conformance.planted import dropouts, optimizers
+from sgdbench.conformance.planted import dropouts, optimizers, unusual
 from sgdbench.conformance.planted.dropouts import *  # noqa: F403
 from sgdbench.conformance.planted.dropouts import BUGGY_DROPOUTS
 from sgdbench.conformance.planted.optimizers import *  # noqa: F403
 from sgdbench.conformance.planted.optimizers import BUGGY_OPTIMIZERS
+from sgdbench.conformance.planted.unusual import *  # noqa: F403
 
-__all__ = ["BUGGY_DROPOUTS", "BUGGY_OPTIMIZERS", *dropouts.__all__, *optimizers.__all__]
+__all__ = [
+    "BUGGY_DROPOUTS",
+    "BUGGY_OPTIMIZERS",
+    *dropouts.__all__,
+    *optimizers.__all__,
+    *unusual.__all__,
+]
 
-for _name in [*dropouts.__all__, *optimizers.__all__]:
+for _name in [*dropouts.__all__, *optimizers.__all__, *unusual.__all__]:
     globals()[_name].__module__ = __name__  # reports and replay snippets name the package

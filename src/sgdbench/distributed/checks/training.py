@@ -10,23 +10,35 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from sgdbench.conformance._runner import Variant
+from sgdbench.conformance.optimizer._harness import features, required
+from sgdbench.conformance.optimizer._harness import hyper as hyper_for
 from sgdbench.distributed._bound import chain_length, gamma, magnitudes
 from sgdbench.distributed._tasks import problem, rank_batches
 from sgdbench.distributed.checks._registry import TASKS, DDPUnderTest, _check
 
 
 @st.composite
-def _cases(draw: st.DrawFn, steps: tuple[int, int] = (1, 4)) -> dict[str, Any]:
-    momentum = draw(st.sampled_from([0.0, 0.9]) | st.floats(0.0, 0.99), label="momentum")
-    hyper: dict[str, Any] = {
-        "lr": draw(st.sampled_from([0.1, 0.5]) | st.floats(1e-3, 1.0), label="lr"),
-        "momentum": momentum,
-        "weight_decay": draw(st.sampled_from([0.0, 1e-3]) | st.floats(0.0, 0.1), label="wd"),
+def _cases(draw: st.DrawFn, impl: DDPUnderTest, steps: tuple[int, int] = (1, 4)) -> dict[str, Any]:
+    """A problem and hyper-parameters the optimizer under test takes (what it lacks stays
+    unset; what it cannot switch off stays on), passed as the conformance harness passes them.
+    """
+    have, must = features(impl.optimizer), required(impl.optimizer)
+    values: dict[str, Any] = {
+        "lr": draw(st.sampled_from([0.1, 0.5]) | st.floats(1e-3, 1.0), label="lr")
     }
-    if momentum > 0:
-        nesterov = draw(st.booleans(), label="nesterov")
-        hyper["nesterov"] = nesterov
-        hyper["dampening"] = 0.0 if nesterov else draw(st.floats(0.0, 1.0), label="dampening")
+    if "momentum" in have:
+        on = st.floats(0.01, 0.99) if "momentum" in must else st.floats(0.0, 0.99)
+        values["momentum"] = draw(st.sampled_from([0.9]) | on, label="momentum")
+    if "weight_decay" in have:
+        decay = st.floats(1e-4, 0.1) if "weight_decay" in must else st.floats(0.0, 0.1)
+        values["weight_decay"] = draw(st.sampled_from([1e-3]) | decay, label="wd")
+    if values.get("momentum", 0) > 0:
+        nesterov = "nesterov" in have and draw(st.booleans(), label="nesterov")
+        if nesterov:
+            values["nesterov"] = True
+        elif "dampening" in have:
+            values["dampening"] = draw(st.floats(0.0, 1.0), label="dampening")
+    hyper = hyper_for(impl.optimizer, **values)
     return {
         "seed": draw(st.integers(0, 2**32 - 1), label="seed"),
         "batch": draw(st.integers(1, 8), label="batch"),
@@ -109,7 +121,7 @@ def _trajectory(impl: DDPUnderTest, case: dict[str, Any], reduction: str) -> lis
     "Algorithm 11 with k ranks × batch b ≡ batch k·b when DDP averages the gradients of a "
     "mean loss (torch DistributedDataParallel docs): .grad, θ and the optimizer state after "
     "every step, within the summation-order bound (distributed/_bound.py)",
-    cases=lambda impl, v: _cases(),
+    cases=lambda impl, v: _cases(impl),
 )
 def matches_single_process(impl: DDPUnderTest, case: dict[str, Any], variant: Variant) -> None:
     case = {**case, "dtype": variant.dtype}
@@ -121,7 +133,7 @@ def matches_single_process(impl: DDPUnderTest, case: dict[str, Any], variant: Va
     "the pitfall (DistributedDataParallel docs): with a *summed* loss the gradient is k times "
     "smaller than single-process training with batch k·b and the same summed loss, which is "
     "b times the mean-loss gradient: the learning rate no longer means what it did",
-    cases=lambda impl, v: _cases(steps=(1, 1)),
+    cases=lambda impl, v: _cases(impl, steps=(1, 1)),
 )
 def summed_loss(impl: DDPUnderTest, case: dict[str, Any], variant: Variant) -> None:
     case = {**case, "dtype": variant.dtype}
