@@ -216,7 +216,7 @@ UNUSUAL = f"{PLANTED}:"
                 "maximize",
                 "foreach_agrees",
             },
-        ),  # fmt: skip
+        ),
         ("HeavyBallSGD", '{"momentum": 0.9}', {"plain_step"}),
         ("HeavyBallSGD", "{}", {"plain_step"}),
         (
@@ -231,7 +231,7 @@ UNUSUAL = f"{PLANTED}:"
                 "maximize",
                 "foreach_agrees",
             },
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_correct_but_unusual_optimizers_exit_0_with_the_right_checks_not_applicable(
