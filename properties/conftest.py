@@ -84,6 +84,16 @@ def _under_test(config: pytest.Config) -> tuple[list[Any], list[Any], list[c.Xfa
         raise pytest.UsageError(str(e)) from None
 
 
+def named_under_test(config: pytest.Config) -> dict[str, Any]:
+    """The optimizer and dropout named with --optimizer/--dropout (none: the defaults), for
+    the data-parallel checks (``properties/test_distributed.py``)."""
+    if not config.getoption("--optimizer") and not config.getoption("--dropout"):
+        return {}
+    optimizers, dropouts, _ = config.stash[_UNDER_TEST]
+    named = {"optimizer": optimizers[:1], "dropout": dropouts[:1]}
+    return {k: v[0] for k, v in named.items() if v}
+
+
 _MATCHED: set[int] = set()  # xfails lines that matched a test
 _UNDER_TEST = pytest.StashKey[tuple[list[Any], list[Any], list[c.Xfail]]]()
 

@@ -19,6 +19,7 @@ import pytest
 import torch
 from hypothesis import Phase, settings
 
+from properties.conftest import named_under_test
 from sgdbench.conformance import assert_result, settings_for
 from sgdbench.distributed import DDP_CHECKS, DDPUnderTest, WorkerGroup, planted
 
@@ -47,10 +48,12 @@ def group(request: pytest.FixtureRequest) -> Iterator[WorkerGroup]:
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("check", DDP_CHECKS, ids=lambda c: c.name)
-def test_ddp(group: WorkerGroup, check: Any, dtype: str) -> None:
-    """One check of torch.optim.SGD under DDP on this group's ranks: holds, or its example."""
+def test_ddp(group: WorkerGroup, check: Any, dtype: str, request: pytest.FixtureRequest) -> None:
+    """One check of torch.optim.SGD (or the --optimizer/--dropout named) under DDP on this
+    group's ranks: holds, or its example."""
     device = "cuda" if group.backend == "nccl" else "cpu"
-    assert_result(check(DDPUnderTest(group), device=device, dtype=dtype))
+    impl = DDPUnderTest(group, **named_under_test(request.config))
+    assert_result(check(impl, device=device, dtype=dtype))
 
 
 # Fixed examples (seed 0, no shrinking): the same verdict every run, so this cannot flake.

@@ -104,3 +104,31 @@ def test_pytest_entry_point_bad_name_is_a_usage_error() -> None:
     res = _pytest("--optimizer", "no_such_module:SGD")
     assert res.returncode == 4  # pytest's usage error
     assert "cannot import 'no_such_module'" in res.stderr + res.stdout
+
+
+def test_python_reports_xpass_and_unmatched_xfails(tmp_path: Path) -> None:
+    """The same accepted-deviation rules as check and pytest: XPASS fails, stale lines are said."""
+    xfails = tmp_path / "xfails.txt"
+    xfails.write_text("optimizer.plain_step[*]  # thought broken\noptimizer.nope[*]  # stale\n")
+    report = c.check_optimizer(
+        torch.optim.SGD, examples=5, only="optimizer.plain*", xfails=c.load_xfails(xfails)
+    )
+    assert {r.status for r in report.results} == {"xpass"} and not report.ok
+    assert report.unmatched_xfails == ["line 2: optimizer.nope[*]"]
+    assert report.exit_status() == 1
+
+
+def test_parametrize_with_checks_refuses_a_stale_expected_failure() -> None:
+    with pytest.raises(c.UsageError, match=r"names \['optimizer.nope\[\*\]'\], which match no"):
+        c.parametrize_with_checks(
+            [c.OptimizerUnderTest(torch.optim.SGD)],
+            expected_failed_checks=lambda impl: {"optimizer.nope[*]": "stale"},
+        )
+
+
+def test_base_kwargs_may_set_hyper_parameters_but_not_lr() -> None:
+    impl = c.OptimizerUnderTest(planted.HeavyBallSGD, kwargs={"momentum": 0.9})
+    assert impl.name.endswith("HeavyBallSGD(momentum=0.9)")
+    assert impl.accepts(lr=0.1, momentum=0.0) is not None  # seen refused, not assumed
+    with pytest.raises(c.UsageError, match=r"kwargs may not set \['lr'\]"):
+        c.OptimizerUnderTest(torch.optim.SGD, kwargs={"lr": 0.1})
