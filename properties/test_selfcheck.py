@@ -52,10 +52,11 @@ def _only(run: Any, impl: Any, kind: str, names: set[str]) -> Report:
     return report
 
 
+BUGGY_OPTIMIZERS = {**planted.BUGGY_OPTIMIZERS, **planted.BUGGY_PRECISION}
+
+
 @pytest.mark.parametrize(
-    ("cls", "must_fail"),
-    list(planted.BUGGY_OPTIMIZERS.values()),
-    ids=list(planted.BUGGY_OPTIMIZERS),
+    ("cls", "must_fail"), list(BUGGY_OPTIMIZERS.values()), ids=list(BUGGY_OPTIMIZERS)
 )
 def test_planted_optimizer_bug_is_caught(cls: type[Any], must_fail: set[str]) -> None:
     """Every check named for the bug fails on it, in both dtypes."""

@@ -13,7 +13,8 @@ decay (the same lines as :mod:`sgdbench.reference.sgd`; γ = lr, λ = weight_dec
 **The tolerance, derived.** The checks feed the gradients themselves (p.grad is set, not
 computed from θ), so the recursion is linear in its inputs and rounding errors are not
 amplified by a loss surface. Each line has the form a + c·x. Computed in a dtype with unit
-roundoff u (2⁻²⁴ for float32, 2⁻⁵³ for float64), in any order a correct implementation may
+roundoff u (2⁻²⁴ for float32, 2⁻⁵³ for float64, 2⁻⁸ for bfloat16, 2⁻¹¹ for float16;
+one per parameter where a group mixes them), in any order a correct implementation may
 choose (c rounded to the dtype, the product, the sum; 1 − γλ formed first; a fused
 multiply-add), it is off from the exact value by at most ``C·u·(|a| + |c·x|)`` plus what the
 errors already in a and x carry (first order; C = 8 covers up to five roundings per line with
@@ -27,6 +28,7 @@ step, γλ|θ| for misplaced decay, a whole momentum term for a reset buffer).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -62,15 +64,19 @@ def trajectory(
     theta0: list[Tensor],
     grads: list[list[Tensor | None]],
     hyper: list[Hyper],
-    dtype: torch.dtype,
+    dtype: torch.dtype | Sequence[torch.dtype],
 ) -> list[Step]:
     """θ after every step, and the rounding bound of an implementation computing in ``dtype``.
 
     ``grads[t][i]`` is parameter i's gradient at step t (None: it sits the step out, its state
-    untouched); ``hyper[i]`` is parameter i's group's settings.
+    untouched); ``hyper[i]`` is parameter i's group's settings. ``dtype`` is every parameter's
+    dtype, or one per parameter (a param group mixing float32, bfloat16 and float16: each
+    parameter's bound takes its own unit roundoff u = eps/2, 2⁻⁸ for bfloat16, 2⁻¹¹ for float16,
+    and its own smallest normal for ``tiny``).
     """
-    u = torch.finfo(dtype).eps / 2
-    tiny = C * torch.finfo(dtype).tiny
+    dtypes = [dtype] * len(theta0) if isinstance(dtype, torch.dtype) else list(dtype)
+    units = [torch.finfo(d).eps / 2 for d in dtypes]
+    tinies = [C * torch.finfo(d).tiny for d in dtypes]
     theta = [t.detach().to("cpu", torch.float64).clone() for t in theta0]
     err = [torch.zeros_like(t) for t in theta]
     buf: list[Tensor | None] = [None] * len(theta)
@@ -80,7 +86,7 @@ def trajectory(
         for i, grad in enumerate(step):
             if grad is None:
                 continue
-            h = hyper[i]
+            h, u, tiny = hyper[i], units[i], tinies[i]
             th, e_th = theta[i], err[i]
             g = grad.to("cpu", torch.float64)
             g = -g if h.maximize else g  # [1] exact

@@ -7,7 +7,12 @@ bound (:mod:`sgdbench.conformance._oracle`); equality is bitwise only where the 
 declares ``bitwise=True`` or where two runs of the same implementation must agree.
 """
 
-from sgdbench.conformance.optimizer import algorithm, contract  # noqa: F401  (they register)
+from sgdbench.conformance.optimizer import (  # noqa: F401  (they register)
+    algorithm,
+    checkpoint,
+    contract,
+    precision,
+)
 from sgdbench.conformance.optimizer._harness import CHECKS
 
 __all__ = ["CHECKS"]
