@@ -146,11 +146,27 @@ def ddp(session: nox.Session) -> None:
     session.run("python", "-m", "sgdbench", "ddp-bench", *args)
 
 
-# Third-party SGD-family optimizers the conformance session checks. They declare `torch`, so
-# they go in with --no-deps next to the session's torch (else pip pulls the CUDA build);
-# pytorch-ranger is what torch_optimizer imports at top level.
-THIRD_PARTY = ["pytorch_optimizer==4.1.0", "torch-optimizer==0.3.0", "pytorch-ranger==0.1.1"]
+# Third-party SGD-family optimizers and dropouts the conformance session checks. They declare
+# `torch`, so they go in with --no-deps next to the session's torch (else pip pulls the CUDA
+# build); pytorch-ranger is what torch_optimizer imports at top level. Not here, because they
+# cannot be checked from the command line (notes/survey.md): schedulefree (step() raises
+# unless optimizer.train() was called), torchopt (not a torch.optim.Optimizer), and anything
+# importing torchvision (timm, composer: PyPI's torchvision does not load beside CPU torch).
+THIRD_PARTY = [
+    *["pytorch_optimizer==4.1.0", "torch-optimizer==0.3.0", "pytorch-ranger==0.1.1"],
+    *["adamp==0.3.0", "heavyball==3.2.1"],  # optimizers (notes/survey.md)
+    *["dropblock==0.3.0", "monai==1.6.1", "pytorch-nlp==0.5.0", "torchlayers==0.1.1"],  # dropouts
+]
+# What those need beside torch (installed normally, under the torch constraint): heavyball
+# imports opt_einsum; numpy (pytorch_optimizer, heavyball, monai, dropblock) comes with sgdbench.
+THIRD_PARTY_DEPS = ["opt-einsum==3.4.0"]
 _SGD = ["--optimizer", "torch.optim:SGD"]
+
+
+def _po(name: str, weight_decay: str) -> list[str]:
+    return ["--optimizer", f"pytorch_optimizer:{name}", "--weight-decay", weight_decay]
+
+
 CONFORMANCE = {
     "reference-sgd": ["--optimizer", "sgdbench.reference:SGD", "--bitwise"],
     "reference-dropout": ["--dropout", "sgdbench.reference:dropout", "--dropout-bitwise"],
@@ -181,6 +197,47 @@ CONFORMANCE = {
         *["--kwargs", '{"weight_decouple": false}'],
     ],
     "torch_optimizer-SGDW": ["--optimizer", "torch_optimizer:SGDW", "--weight-decay", "decoupled"],
+    # Third-party SGD-family optimizers (notes/survey.md: what each is, and each FAIL's evidence).
+    # --weight-decay: the form its source applies by default (file:line in the survey).
+    "pytorch_optimizer-SGDP": _po("SGDP", "decoupled"),
+    "torch_optimizer-SGDP": ["--optimizer", "torch_optimizer:SGDP", "--weight-decay", "decoupled"],
+    "adamp-SGDP": ["--optimizer", "adamp:SGDP", "--weight-decay", "decoupled"],
+    "pytorch_optimizer-AccSGD": _po("AccSGD", "coupled"),
+    "torch_optimizer-AccSGD": ["--optimizer", "torch_optimizer:AccSGD"],
+    "pytorch_optimizer-ASGD": _po("ASGD", "decoupled"),
+    "pytorch_optimizer-SignSGD": _po("SignSGD", "decoupled"),
+    "pytorch_optimizer-SGDSaI": _po("SGDSaI", "decoupled"),
+    # momentum must lie in (0, 1): checked from μ = 0.9, the μ = 0 checks not applicable
+    "pytorch_optimizer-ScheduleFreeSGD": [  # needs --kwargs with hyper-parameters (momentum)
+        *_po("ScheduleFreeSGD", "coupled"),
+        *["--kwargs", '{"momentum": 0.9}'],
+    ],
+    "pytorch_optimizer-QHM": _po("QHM", "coupled"),
+    "torch_optimizer-QHM": ["--optimizer", "torch_optimizer:QHM"],
+    "pytorch_optimizer-PID": _po("PID", "coupled"),
+    "torch_optimizer-PID": ["--optimizer", "torch_optimizer:PID"],
+    "pytorch_optimizer-LARS": _po("LARS", "coupled"),
+    "torch_optimizer-LARS": ["--optimizer", "torch_optimizer:LARS"],
+    "pytorch_optimizer-AggMo": _po("AggMo", "coupled"),
+    "torch_optimizer-AggMo": ["--optimizer", "torch_optimizer:AggMo"],
+    # **kwargs that refuses unknown keys; its momentum is called `beta` (heavy ball, default 0.9)
+    "heavyball-SGD": ["--optimizer", "heavyball:SGD", "--weight-decay", "decoupled"],
+    # Third-party dropouts.
+    "dropblock-DropBlock2D": [  # needs --dropout-kwargs
+        *["--dropout", "dropblock:DropBlock2D", "--dropout-rank", "4"],
+        *["--dropout-kwargs", '{"block_size": 3}'],
+    ],
+    "monai-DropPath": [  # needs --dropout-structure
+        *["--dropout", "monai.networks.layers:DropPath", "--dropout-rank", "4"],
+        *["--dropout-structure", "sample"],
+    ],
+    # one mask per (batch, feature), shared along the sequence axis 0: no declarable structure
+    "torchnlp-LockedDropout": ["--dropout", "torchnlp.nn:LockedDropout", "--dropout-rank", "3"],
+    "torchlayers-Dropout": ["--dropout", "torchlayers:Dropout"],
+    "torchlayers-Dropout-4d": [  # needs --dropout-structure (it builds torch.nn.Dropout2d)
+        *["--dropout", "torchlayers:Dropout", "--dropout-rank", "4"],
+        *["--dropout-structure", "channel"],
+    ],
 }
 
 
@@ -189,6 +246,7 @@ def conformance(session: nox.Session) -> None:
     """The conformance suite on torch's SGD paths and dropouts and on third-party SGDWs →
     results/conformance/ (one report each, INDEX.md); ARGS: report names to run, default all."""
     _install(session)
+    session.install(*_torch_constraint(), *THIRD_PARTY_DEPS)
     session.install("--no-deps", *THIRD_PARTY)
     unknown = set(session.posargs) - set(CONFORMANCE)
     if unknown:
