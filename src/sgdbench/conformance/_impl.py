@@ -155,12 +155,16 @@ class OptimizerUnderTest:
     def _parameter(self, argument: str) -> inspect.Parameter | bool | None:
         """The signature's parameter named ``argument``; True: only **kwargs could take it;
         None: the signature has neither (or there is no signature)."""
-        try:
-            params = inspect.signature(self.factory).parameters
-        except (TypeError, ValueError):  # no signature (a builtin): probe it
+        if "signature" not in self._seen:
+            try:
+                self._seen["signature"] = inspect.signature(self.factory).parameters
+            except (TypeError, ValueError):  # no signature (a builtin): probe it
+                self._seen["signature"] = None
+        params = self._seen["signature"]
+        if params is None:
             return True
         if argument in params:
-            return params[argument]
+            return params[argument]  # type: ignore[no-any-return]
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             return True
         return None
@@ -193,15 +197,23 @@ class OptimizerUnderTest:
 
     def _default_group(self) -> dict[str, Any]:
         """param_groups[0] of the optimizer built with the base kwargs alone (remembered)."""
-        if "default group" not in self._seen:
-            group: dict[str, Any] = {}
+        return self._group(lr=0.1) or {}
+
+    def _group(self, **hyper: Any) -> dict[str, Any] | None:
+        """param_groups[0] (without params) of the optimizer built with ``hyper``; None when
+        it cannot be built or keeps no param_groups dicts (remembered)."""
+        key = ("group", *sorted((k, repr(v)) for k, v in hyper.items()))
+        if key not in self._seen:
+            group = None
             try:
-                opt = self.make([nn.Parameter(torch.zeros(2))], lr=0.1)
-                group = {k: v for k, v in opt.param_groups[0].items() if k != "params"}
+                opt = self.make([nn.Parameter(torch.zeros(2))], **hyper)
+                first = opt.param_groups[0]
+                if isinstance(first, dict):
+                    group = {k: v for k, v in first.items() if k != "params"}
             except Exception:  # a constructor that needs more: nothing recorded
                 pass
-            self._seen["default group"] = group
-        return self._seen["default group"]  # type: ignore[no-any-return]
+            self._seen[key] = group
+        return self._seen[key]  # type: ignore[no-any-return]
 
     def accepts(self, **hyper: Any) -> str | None:
         """None when the factory builds an optimizer with the base kwargs and ``hyper`` that
@@ -228,8 +240,9 @@ class OptimizerUnderTest:
             except Exception as e:
                 return f"refuses {args or 'its base configuration'}: {_said(e)}"
             try:
-                param.grad = torch.ones(2)
-                opt.step()
+                for g in (1.0, -2.0):  # two steps: a first step is often a special case
+                    param.grad = torch.full((2,), g)
+                    opt.step()
             except Exception as e:
                 added = [
                     k
@@ -270,6 +283,13 @@ class OptimizerUnderTest:
             "weight_decay": self.weight_decay,
             "bitwise": self.bitwise,
         }
+
+
+def _same(a: Any, b: Any) -> bool:
+    """``a == b`` for plain numbers and flags (0 == 0.0, but not 0 == False)."""
+    if not isinstance(a, (bool, int, float)) or isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return bool(a == b)
 
 
 class _Unknown:

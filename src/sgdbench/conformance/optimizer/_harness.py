@@ -10,7 +10,7 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from sgdbench.conformance._impl import NEUTRAL, PROBES, OptimizerUnderTest
+from sgdbench.conformance._impl import NEUTRAL, PROBES, UNKNOWN, OptimizerUnderTest, _same
 from sgdbench.conformance._oracle import Hyper, Step, trajectory
 from sgdbench.conformance._runner import Body, Check, Variant, register
 
@@ -66,26 +66,27 @@ def tensors(case: Case, variant: Variant) -> tuple[list[Tensor], list[list[Tenso
 def hyper(impl: OptimizerUnderTest, **values: Any) -> dict[str, Any]:
     """The arguments a check passes: the base kwargs, then the check's ``values``, and for an
     optional hyper-parameter the check leaves unset, its neutral value (μ = 0, λ = 0, …) where
-    the implementation takes it and would otherwise not be neutral.
+    the implementation takes it and would otherwise not be neutral. Dampening and Nesterov
+    mean nothing without momentum: their neutral values go only with a momentum on.
 
     Nothing the implementation does not take is passed; a neutral value it refuses is passed
     only to be refused in applicability (:func:`_needs`, :func:`_plain`), never in a check body.
     """
     kwargs = dict(impl.kwargs)
+    added = {}
     for arg, off in NEUTRAL.items():
         if arg in values or not impl.takes(arg):
             continue
-        if not _same_value(impl.default(arg), off):
-            kwargs[arg] = off
+        if not _same(impl.default(arg), off):
+            added[arg] = off
+    kwargs.update(added)
     kwargs.update(values)
+    momentum = kwargs.get("momentum", impl.default("momentum") if impl.takes("momentum") else 0)
+    if _same(momentum, 0.0) or momentum is UNKNOWN:
+        for arg in ("dampening", "nesterov"):
+            if arg in added and arg not in impl.kwargs:
+                del kwargs[arg]
     return kwargs
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    """``a == b`` for plain numbers and flags (0 == 0.0, but not 0 == False)."""
-    if not isinstance(a, (bool, int, float)) or isinstance(a, bool) != isinstance(b, bool):
-        return False
-    return bool(a == b)
 
 
 def oracle_hyper(impl: OptimizerUnderTest, kwargs: dict[str, Any]) -> Hyper:
@@ -173,9 +174,15 @@ def required(impl: OptimizerUnderTest) -> set[str]:
     """The optional hyper-parameters the implementation cannot switch off: it takes them, its
     default is not neutral, and it refuses the neutral value (a heavy-ball-only SGD: momentum).
     """
+    if "required" not in impl._seen:
+        impl._seen["required"] = _required(impl)
+    return set(impl._seen["required"])
+
+
+def _required(impl: OptimizerUnderTest) -> set[str]:
     out = set()
     for arg, off in NEUTRAL.items():
-        if not impl.takes(arg) or _same_value(impl.default(arg), off):
+        if not impl.takes(arg) or _same(impl.default(arg), off):
             continue
         on = PROBES["momentum"] if arg != "momentum" and impl.takes("momentum") else {}
         if impl.accepts(**hyper(impl, lr=0.1, **{**on, arg: off})) is not None:
@@ -217,7 +224,7 @@ def _refused(impl: OptimizerUnderTest, kwargs: dict[str, Any], forced: set[str])
     reason = impl.accepts(**kwargs)
     if reason is None:
         return None
-    neutral = {k: v for k, v in kwargs.items() if k in NEUTRAL and _same_value(v, NEUTRAL[k])}
+    neutral = {k: v for k, v in kwargs.items() if k in NEUTRAL and _same(v, NEUTRAL[k])}
     refused = [k for k in neutral if impl.accepts(**hyper(impl, lr=0.1, **{k: NEUTRAL[k]}))]
     if refused:
         what = ", ".join(f"{k}={NEUTRAL[k]!r}" for k in refused)
@@ -226,7 +233,15 @@ def _refused(impl: OptimizerUnderTest, kwargs: dict[str, Any], forced: set[str])
 
 
 def _check(name: str, cites: str, **kw: Any) -> Callable[[Body], Check]:
-    return register(CHECKS, "optimizer", name, cites, **kw)
+    """Register an optimizer check. Every one first needs its base configuration accepted: the
+    user's kwargs, what the implementation cannot switch off, and neutral values for the rest
+    (:func:`_needs` with nothing more); a check's own ``applicable`` comes after that."""
+    own = kw.pop("applicable", None)
+
+    def applicable(impl: OptimizerUnderTest) -> str | None:
+        return _needs()(impl) or (own(impl) if own is not None else None)
+
+    return register(CHECKS, "optimizer", name, cites, applicable=applicable, **kw)
 
 
 CHECKS: list[Check] = []
@@ -249,6 +264,12 @@ def _follows_oracle(impl: OptimizerUnderTest, case: Case, variant: Variant, what
 
 def features(impl: OptimizerUnderTest) -> set[str]:
     """The optional arguments the implementation takes and accepts a working value for."""
+    if "features" not in impl._seen:
+        impl._seen["features"] = _features(impl)
+    return set(impl._seen["features"])
+
+
+def _features(impl: OptimizerUnderTest) -> set[str]:
     have = set()
     for name in ("momentum", "dampening", "nesterov", "weight_decay", "maximize"):
         if not impl.takes(name):
