@@ -99,10 +99,8 @@ class Report:
             lines.append(f"### `{r.id}` on `{r.implementation}`: {verdict(r)}")
             lines.append("")
             if r.fact_only:
-                lines += [
-                    "Not the declared weight-decay form: reported as a fact, not required.",
-                    "",
-                ]
+                note = fact_note(r.check)
+                lines += [f"{note[0].upper()}{note[1:]}: reported as a fact, not required.", ""]
             if r.message:
                 lines += [_cell(r.message), ""]
             if r.xfail_reason:
@@ -127,6 +125,17 @@ def verdict(r: CheckResult) -> str:
     return "fact" if r.fact_only else MARK[r.status]
 
 
+def fact_note(check: str) -> str:
+    """Why a fact is reported rather than required: what the author did not declare."""
+    if check.startswith("optimizer.weight_decay"):
+        return "not the declared weight-decay form"
+    if check == "dropout.inplace":
+        return "not declared in-place"
+    if check.startswith("dropout.structure_"):
+        return "not the declared mask structure"
+    return "not declared"
+
+
 def line(r: CheckResult) -> str:
     """One terminal line: verdict, id, implementation, and why."""
     why = f": {r.message}" if r.message and r.status != "holds" else ""
@@ -134,7 +143,7 @@ def line(r: CheckResult) -> str:
         why = f": accepted ({r.xfail_reason})"
     if r.fact_only:
         why = ": holds" if r.status == "holds" else f": does not hold{why}"
-        why = " (not the declared weight-decay form)" + why
+        why = f" ({fact_note(r.check)})" + why
     return f"{verdict(r):<6} {r.id}  {r.implementation}{why}"
 
 
@@ -155,6 +164,9 @@ def index(reports: list[tuple[str, dict[str, Any]]]) -> str:
             if "weight_decay" in impl:
                 declared.append(f"{impl['weight_decay']} decay")
             declared += ["bitwise"] if impl.get("bitwise") else []
+            if impl.get("structure", "element") != "element":
+                declared.append(f"{impl['structure']} mask")
+            declared += ["in-place"] if impl.get("inplace") else []
             rows.append(
                 f"| [{folder}]({folder}/conformance.md) | `{impl['name']}` | "
                 f"{', '.join(declared)} | {counts['holds']} | {counts['fails']} | "
