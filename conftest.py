@@ -42,6 +42,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--dropout", metavar="MODULE:ATTR", help="f(x, p, training) or a Module class")
     group.addoption("--dropout-rank", type=int, default=2, help="input rank (default: 2)")
     group.addoption("--dropout-bitwise", action="store_true", help="declare torch's exact scaling")
+    group.addoption("--dropout-kwargs", default="{}", metavar="JSON", help="constant kwargs")
+    group.addoption("--dropout-inplace", action="store_true", help="declare it works in place")
+    group.addoption(
+        "--dropout-structure",
+        choices=["element", "channel", "sample"],
+        default="element",
+        help="which units share one draw (default: element, Algorithm 12)",
+    )
     group.addoption(
         "--xfails",
         metavar="FILE",

@@ -73,6 +73,9 @@ def _under_test(config: pytest.Config) -> tuple[list[Any], list[Any], list[c.Xfa
                     c.load(drop, "--dropout"),
                     rank=config.getoption("--dropout-rank"),
                     bitwise=config.getoption("--dropout-bitwise"),
+                    kwargs=c.parse_kwargs(config.getoption("--dropout-kwargs"), "--dropout-kwargs"),
+                    inplace=config.getoption("--dropout-inplace"),
+                    structure=config.getoption("--dropout-structure"),
                 )
             ]
             if drop

@@ -70,10 +70,12 @@ def test_planted_optimizer_bug_is_caught(cls: type[Any], must_fail: set[str]) ->
     ("fn", "must_fail"), list(planted.BUGGY_DROPOUTS.values()), ids=list(planted.BUGGY_DROPOUTS)
 )
 def test_planted_dropout_bug_is_caught(fn: Any, must_fail: set[str]) -> None:
+    """``fn``: a function or class, or a DropoutUnderTest where the bug needs declarations."""
     report = _only(check_dropout, fn, "dropout", must_fail)
     failed = {(r.check.split(".")[1], r.variant) for r in report.failures}
     missed = {(c, v) for c in must_fail for v in ("cpu-float32", "cpu-float64")} - failed
-    assert not missed, f"{fn.__name__}: these checks did not catch the bug: {sorted(missed)}"
+    name = getattr(fn, "name", None) or fn.__name__
+    assert not missed, f"{name}: these checks did not catch the bug: {sorted(missed)}"
 
 
 def test_correct_optimizer_written_unlike_torch_passes() -> None:
@@ -95,6 +97,40 @@ def test_correct_dropout_written_unlike_torch_passes() -> None:
     """dropout_by_division: x/(1 − p) rounds once where torch rounds twice."""
     report = check_dropout(planted.dropout_by_division, hsettings=EXAMPLES, seed=0, devices=["cpu"])
     assert report.ok, [f"{r.id}: {r.message}" for r in report.failures]
+
+
+@pytest.mark.parametrize(
+    ("fn", "declared"),
+    [
+        (planted.inplace_dropout, {"inplace": True}),
+        (planted.drop_path, {"rank": 3, "structure": "sample"}),
+    ],
+    ids=["in place, declared", "stochastic depth, declared sample"],
+)
+def test_correct_declared_dropout_passes(fn: Any, declared: dict[str, Any]) -> None:
+    """Algorithm 12 written into its input, and one draw per sample: each passes everything
+    under its declarations, the declared one of the structure checks included (n/a there)."""
+    report = check_dropout(fn, **declared, hsettings=EXAMPLES, seed=0, devices=["cpu"])
+    assert report.ok, [f"{r.id}: {r.message}" for r in report.failures]
+    inplace = {(r.status, r.fact_only) for r in report.results if r.check == "dropout.inplace"}
+    # declared: a requirement that holds; not declared: the fact "input unchanged" holds
+    assert inplace == {("holds", not declared.get("inplace", False))}
+
+
+def test_undeclared_input_mutation_is_a_fact_not_a_failure() -> None:
+    """A correct dropout that zeroes its input's dropped units in place, undeclared: the
+    inplace check reports it as a fact (what was changed), and nothing fails."""
+    report = check_dropout(
+        planted.dropout_overwriting_input,
+        hsettings=EXAMPLES,
+        seed=0,
+        devices=["cpu"],
+        only=["dropout.inplace*", "dropout.law*", "dropout.seeded*"],
+    )
+    assert report.ok, [f"{r.id}: {r.message}" for r in report.failures]
+    facts = [r for r in report.results if r.check == "dropout.inplace"]
+    assert [(r.status, r.fact_only) for r in facts] == [("fails", True)] * 2
+    assert all("the input was changed in place: x[" in r.message for r in facts)
 
 
 # --------------------------------------------------------------------------- broken Batches

@@ -384,3 +384,65 @@ def test_check_index_summarises_reports(tmp_path: Path, capsys: pytest.CaptureFi
     capsys.readouterr()
     assert cli.main(["check-index", str(tmp_path / "empty")]) == 2
     assert "no */conformance.json under" in capsys.readouterr().err
+
+
+def test_dropout_kwargs_reach_the_constructor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dropout that cannot be built without a constructor argument is checked with it."""
+    (tmp_path / "user_dropouts.py").write_text(
+        textwrap.dedent(
+            """
+            import torch.nn.functional as F
+            from torch import nn
+
+            class NeedsBlock(nn.Module):
+                def __init__(self, p, *, block_size):
+                    super().__init__()
+                    if block_size != 1:
+                        raise ValueError(f"only block_size=1 here, got {block_size}")
+                    self.p = p
+
+                def forward(self, x):
+                    return F.dropout(x, self.p, self.training)
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _check("--dropout", "user_dropouts:NeedsBlock", "--only", "dropout.law*") == 2
+    assert "missing 1 required keyword-only argument: 'block_size'" in capsys.readouterr().err
+    assert _check("--dropout", "user_dropouts:NeedsBlock", "--dropout-kwargs",
+                  '{"block_size": 1}', "--only", "dropout.law*") == 0  # fmt: skip
+    assert "holds  dropout.law[cpu-float32]  user_dropouts:NeedsBlock(block_size=1)" in (
+        capsys.readouterr().out
+    )
+
+
+def test_channel_dropout_declared_channel_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    """torch's Dropout2d against what it documents: one draw per sample and channel."""
+    assert _check("--dropout", "torch.nn:Dropout2d", "--dropout-rank", "4",
+                  "--dropout-structure", "channel", "--dtype", "float32") == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "holds  dropout.independent_units[cpu-float32]" in out
+    assert "fact   dropout.structure_element[cpu-float32]" in out  # not Algorithm 12's mask
+    assert "(not the declared mask structure): does not hold" in out
+
+
+def test_inplace_dropout_declared_inplace_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    """nn.Dropout(p, inplace=True): every check on fresh inputs, the in-place write required."""
+    assert _check("--dropout", "torch.nn:Dropout", "--dropout-kwargs", '{"inplace": true}',
+                  "--dropout-inplace", "--dtype", "float32") == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert (
+        "holds  dropout.inplace[cpu-float32]  torch.nn.modules.dropout:Dropout(inplace=True)"
+        in (out)
+    )
+    assert "holds  dropout.law[cpu-float32]" in out and "holds  dropout.seeded[cpu-float32]" in out
+
+
+def test_bad_dropout_structure_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:  # argparse refuses it before check() runs
+        _check("--dropout", "torch.nn:Dropout", "--dropout-structure", "block")
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--dropout-structure" in err and "'block'" in err

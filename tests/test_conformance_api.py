@@ -132,3 +132,59 @@ def test_base_kwargs_may_set_hyper_parameters_but_not_lr() -> None:
     assert impl.accepts(lr=0.1, momentum=0.0) is not None  # seen refused, not assumed
     with pytest.raises(c.UsageError, match=r"kwargs may not set \['lr'\]"):
         c.OptimizerUnderTest(torch.optim.SGD, kwargs={"lr": 0.1})
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ({"structure": "block"}, r"structure must be one of \['element', 'channel', 'sample'\]"),
+        ({"structure": "channel"}, r"structure 'channel' needs rank ≥ 3 .* got rank 2"),
+        ({"structure": "sample", "rank": 1}, r"structure 'sample' needs rank ≥ 2"),
+        ({"kwargs": {"p": 0.5}}, r"dropout kwargs may not set \['p'\]"),
+        ({"kwargs": [("inplace", True)]}, "dropout kwargs must be a mapping"),
+        ({"inplace": "yes"}, "inplace must be True or False, but got 'yes'"),
+    ],
+)
+def test_bad_dropout_declarations_name_the_argument(
+    declared: dict[str, object], message: str
+) -> None:
+    with pytest.raises(c.UsageError, match=message):
+        c.DropoutUnderTest(torch.nn.Dropout, **declared)  # type: ignore[arg-type]
+
+
+def test_a_declared_dropouts_snippet_replays_with_its_declarations() -> None:
+    """kwargs, inplace and structure travel in the snippet: replay rebuilds the same dropout."""
+    impl, _ = planted.BUGGY_DROPOUTS["declared channel, one mask per row"]
+    report = c.check_dropout(impl, examples=10, devices=["cpu"], dtypes=["float32"],
+                             only="dropout.independent_units*")  # fmt: skip
+    (failure,) = report.failures
+    assert "structure='channel'" in failure.snippet and "rank=4" in failure.snippet
+    with pytest.raises(AssertionError, match="has kept and dropped units"):
+        exec(failure.snippet, {})
+    spec = c.DropoutUnderTest(torch.nn.Dropout, kwargs={"inplace": True}, inplace=True).spec()
+    assert spec["kwargs"] == {"inplace": True} and spec["inplace"] is True
+
+
+def test_pytest_entry_point_takes_the_dropout_declarations() -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "properties/test_dropout.py", "-q", "-p",
+         "no:cacheprovider", "--dropout", "torch.nn:Dropout2d", "--dropout-rank", "4",
+         "--dropout-structure", "channel", "-k", "independent_units-cpu-float32"],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "1 passed" in res.stdout
+
+
+def test_undeclared_mask_structures_are_reported_as_facts() -> None:
+    """Dropout2d declared element: its channel structure is a fact that holds, the others
+    facts that do not; none of them counts as a failure."""
+    report = c.check_dropout(torch.nn.Dropout2d, rank=4, examples=5, devices=["cpu"],
+                             dtypes=["float32"], only="dropout.structure_*")  # fmt: skip
+    seen = {r.check: (r.status, r.fact_only) for r in report.results}
+    assert seen == {
+        "dropout.structure_element": ("n/a", False),
+        "dropout.structure_channel": ("holds", True),
+        "dropout.structure_sample": ("fails", True),
+    }
+    assert report.ok

@@ -118,9 +118,14 @@ def check(args: argparse.Namespace) -> int:
                     c.load(args.dropout, "--dropout"),
                     rank=args.dropout_rank,
                     bitwise=args.dropout_bitwise,
+                    kwargs=c.parse_kwargs(args.dropout_kwargs, "--dropout-kwargs"),
+                    inplace=args.dropout_inplace,
+                    structure=args.dropout_structure,
                 )
             )
             _smoke(_smoke_dropout, impls[-1])
+        elif args.dropout_kwargs != "{}":
+            raise c.UsageError("--dropout-kwargs goes with --dropout")
         devices = _devices(args.device)
         xfails = c.load_xfails(args.xfails) if args.xfails else []
         if args.ddp is not None and args.device and set(args.device) != {"cpu"}:
@@ -294,6 +299,27 @@ def add_parser(sub: Any) -> None:
         "--dropout-bitwise",
         action="store_true",
         help="declare kept units exactly x·fl(1/(1 − p)) or x/fl(1 − p), as torch's kernels",
+    )
+    ch.add_argument(
+        "--dropout-kwargs",
+        default="{}",
+        metavar="JSON",
+        help="constant arguments as a JSON object: to the constructor of a class, ATTR(p, **kw), "
+        "or to every call of a function, f(x, p, training, **kw); e.g. '{\"block_size\": 3}'",
+    )
+    ch.add_argument(
+        "--dropout-inplace",
+        action="store_true",
+        help="declare that it writes its output into its input (torch's inplace=True); "
+        "otherwise a changed input is reported as a fact",
+    )
+    ch.add_argument(
+        "--dropout-structure",
+        choices=["element", "channel", "sample"],
+        default="element",
+        help="which units share one draw: element (Algorithm 12, default), channel (one per "
+        "sample and channel, dim 1: Dropout1d/2d/3d), sample (one per sample: stochastic "
+        "depth); the others are reported as facts",
     )
     ch.add_argument(
         "--device",

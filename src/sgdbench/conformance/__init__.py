@@ -47,7 +47,7 @@ from sgdbench.conformance._runner import (
     match_xfail,
     settings_for,
 )
-from sgdbench.conformance.report import Report
+from sgdbench.conformance.report import Report, fact_note
 
 __all__ = [
     "DROPOUT_CHECKS",
@@ -184,11 +184,21 @@ def check_dropout(
     *,
     rank: int = 2,
     bitwise: bool = False,
+    kwargs: dict[str, Any] | None = None,
+    inplace: bool = False,
+    structure: str = "element",
     **run: Any,
 ) -> Report:
     """Run every dropout check on ``dropout`` (function, module class or DropoutUnderTest)."""
     if not isinstance(dropout, DropoutUnderTest):
-        dropout = DropoutUnderTest(dropout, rank=rank, bitwise=bitwise)
+        dropout = DropoutUnderTest(
+            dropout,
+            rank=rank,
+            bitwise=bitwise,
+            kwargs=kwargs or {},
+            inplace=inplace,
+            structure=structure,  # type: ignore[arg-type]
+        )
     return run_checks(dropout, **run)
 
 
@@ -205,6 +215,8 @@ def replay(
     weight_decay: str = "coupled",
     bitwise: bool = False,
     rank: int = 2,
+    inplace: bool = False,
+    structure: str = "element",
 ) -> None:
     """Run one check on one example, as a failure's snippet writes it; raises its failure."""
     m = _ID.match(check_id)
@@ -226,7 +238,14 @@ def replay(
     else:
         if dropout is None:
             raise UsageError("replay of a dropout check needs dropout='MODULE:ATTR'")
-        impl = DropoutUnderTest(load(dropout, "dropout"), rank=rank, bitwise=bitwise)
+        impl = DropoutUnderTest(
+            load(dropout, "dropout"),
+            rank=rank,
+            bitwise=bitwise,
+            kwargs=kwargs or {},
+            inplace=inplace,
+            structure=structure,  # type: ignore[arg-type]
+        )
     check = next((c for c in checks_for(impl) if c.name == name), None)
     if check is None:
         raise UsageError(f"no {kind} check named {name!r}")
@@ -244,7 +263,7 @@ def assert_result(result: CheckResult) -> None:
         pytest.fail(f"{result.id} on {result.implementation}: {result.message}", pytrace=False)
     if result.fact_only:
         verdict = "holds" if result.status == "holds" else "does not hold"
-        pytest.skip(f"reported as a fact, not required of it: {verdict}. {result.message}")
+        pytest.skip(f"{fact_note(result.check)}, reported as a fact: {verdict}. {result.message}")
     if result.status == "fails":
         raise AssertionError(
             f"{result.id} FAILS on {result.implementation}: {result.message}\n"

@@ -307,30 +307,59 @@ def _said(e: BaseException) -> str:
 
 
 class _FunctionalDropout(nn.Module):
-    """A dropout function ``f(x, p, training)`` as a layer, as users wrap one."""
+    """A dropout function ``f(x, p, training, **kwargs)`` as a layer, as users wrap one."""
 
-    def __init__(self, fn: Callable[..., Tensor], p: float) -> None:
+    def __init__(self, fn: Callable[..., Tensor], p: float, kwargs: Mapping[str, Any]) -> None:
         super().__init__()
-        self.fn, self.p = fn, p
+        self.fn, self.p, self.kwargs = fn, p, dict(kwargs)
 
     def forward(self, x: Tensor) -> Tensor:
-        out: Tensor = self.fn(x, self.p, self.training)
+        out: Tensor = self.fn(x, self.p, self.training, **self.kwargs)
         return out
+
+
+DROPOUT_STRUCTURES = ("element", "channel", "sample")
+# What the checks generate themselves; dropout kwargs may not fix them.
+DROPOUT_ARGUMENTS = ("p", "training")
+
+
+def _fresh(x: Tensor) -> Tensor:
+    """A copy of ``x`` in its own storage with the same shape and strides (so a non-contiguous
+    or channels_last input stays one), differentiable: an in-place dropout writes into the copy,
+    never into the caller's tensor, and a leaf that requires grad can be copied and then
+    modified. An expanded ``x`` (a stride 0) is copied contiguous: writing into it is refused."""
+    if any(st == 0 and n > 1 for st, n in zip(x.stride(), x.shape, strict=True)):
+        return x.clone(memory_format=torch.contiguous_format)
+    fresh = torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device=x.device)
+    return fresh.copy_(x)
 
 
 @dataclass(frozen=True)
 class DropoutUnderTest:
-    """A dropout function ``f(x, p, training)`` or an ``nn.Module`` class built as ``cls(p)``.
+    """A dropout function ``f(x, p, training, **kwargs)`` or an ``nn.Module`` class built as
+    ``cls(p, **kwargs)``, and what its author declares about it.
 
     ``rank`` is the number of dimensions of the inputs it is given (2: a batch of hidden
-    vectors, Algorithm 12's h; 4 for a Dropout2d, 5 for a Dropout3d); ``bitwise`` declares that
-    kept units are exactly x times the dtype's rounding of 1/(1 − p), as torch's kernels give.
+    vectors, Algorithm 12's h; 4 for a Dropout2d, 5 for a Dropout3d); ``kwargs`` are constant
+    constructor arguments for a class (``{"block_size": 3}``), call arguments for a function;
+    ``bitwise`` declares that kept units are exactly x times the dtype's rounding of
+    1/(1 − p), as torch's kernels give; ``inplace`` that it writes its output into its input
+    (torch.nn.Dropout's ``inplace=True``); ``structure`` which units share one draw:
+
+    - ``"element"``: Algorithm 12, "sample u ~ U([0, 1])^d": one draw per unit (the default);
+    - ``"channel"``: one draw per sample and channel (dim 1), the mask constant over the
+      trailing spatial dims, as torch's Dropout1d/2d/3d document ("randomly zero out entire
+      channels"); rank ≥ 3;
+    - ``"sample"``: one draw per sample (dim 0), stochastic depth / DropPath; rank ≥ 2.
     """
 
     target: Callable[..., Any]
     name: str = ""
     rank: int = 2
     bitwise: bool = False
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    inplace: bool = False
+    structure: Literal["element", "channel", "sample"] = "element"
 
     def __post_init__(self) -> None:
         if not callable(self.target):
@@ -347,8 +376,34 @@ class DropoutUnderTest:
             )
         if self.rank not in DROPOUT_RANKS:
             raise UsageError(f"rank must be one of {list(DROPOUT_RANKS)}, but got {self.rank!r}")
+        if not isinstance(self.kwargs, Mapping):
+            raise UsageError(
+                f"dropout kwargs must be a mapping of argument names to values, but got "
+                f"{type(self.kwargs).__name__}"
+            )
+        fixed = sorted(set(self.kwargs) & set(DROPOUT_ARGUMENTS))
+        if fixed:
+            raise UsageError(
+                f"dropout kwargs may not set {fixed}: the checks generate "
+                f"{list(DROPOUT_ARGUMENTS)} themselves; give only constant arguments such as "
+                "block_size or mode"
+            )
+        if not isinstance(self.inplace, bool):
+            raise UsageError(f"inplace must be True or False, but got {self.inplace!r}")
+        if self.structure not in DROPOUT_STRUCTURES:
+            raise UsageError(
+                f"structure must be one of {list(DROPOUT_STRUCTURES)}, but got {self.structure!r}"
+            )
+        least = {"element": 1, "channel": 3, "sample": 2}[self.structure]
+        if self.rank < least:
+            raise UsageError(
+                f"structure {self.structure!r} needs rank ≥ {least} (batch, channel, "
+                f"spatial…), but got rank {self.rank}: at that rank it is the 'element' "
+                "structure; declare that"
+            )
         if not self.name:
-            object.__setattr__(self, "name", _name(self.target))
+            extra = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+            object.__setattr__(self, "name", _name(self.target) + (f"({extra})" if extra else ""))
 
     @property
     def is_module(self) -> bool:
@@ -357,20 +412,36 @@ class DropoutUnderTest:
     def layer(self, p: float) -> nn.Module:
         """A fresh layer with dropout probability ``p`` (a function is wrapped as one)."""
         if self.is_module:
-            layer: nn.Module = self.target(p)
+            layer: nn.Module = self.target(p, **self.kwargs)
             return layer
-        return _FunctionalDropout(self.target, p)
+        return _FunctionalDropout(self.target, p, self.kwargs)
 
     def apply(self, x: Tensor, p: float, training: bool = True) -> Tensor:
-        """Dropout of ``x`` in training (or eval) mode."""
+        """Dropout of a fresh copy of ``x`` (see :func:`_fresh`) in training (or eval) mode.
+
+        The copy keeps every check honest on in-place dropouts: ``x`` is never modified, an
+        output is never compared with its own input, and autograd reaches ``x`` through it.
+        """
+        return self.apply_to(_fresh(x), p, training)
+
+    def apply_to(self, x: Tensor, p: float, training: bool = True) -> Tensor:
+        """Dropout of ``x`` itself: an in-place dropout writes into it (the inplace check)."""
         if self.is_module:
             out: Tensor = self.layer(p).train(training)(x)
             return out
-        out = self.target(x, p, training)
+        out = self.target(x, p, training, **self.kwargs)
         return out
 
     def spec(self) -> dict[str, Any]:
-        return {"dropout": _call(self.target), "rank": self.rank, "bitwise": self.bitwise}
+        """What :func:`sgdbench.conformance.replay` needs to build it again."""
+        return {
+            "dropout": _call(self.target),
+            "rank": self.rank,
+            "bitwise": self.bitwise,
+            "kwargs": dict(self.kwargs),
+            "inplace": self.inplace,
+            "structure": self.structure,
+        }
 
 
 def copy_state(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -142,10 +142,8 @@ class Report:
             lines.append(f"### `{r.id}` on `{r.implementation}`: {verdict(r)}")
             lines.append("")
             if r.fact_only:
-                lines += [
-                    "Not the declared weight-decay form: reported as a fact, not required.",
-                    "",
-                ]
+                note = fact_note(r.check)
+                lines += [f"{note[0].upper()}{note[1:]}: reported as a fact, not required.", ""]
             if r.message:
                 lines += [_cell(r.message), ""]
             if r.xfail_reason:
@@ -177,6 +175,17 @@ def shown(r: CheckResult) -> str:
     return verdict(r)
 
 
+def fact_note(check: str) -> str:
+    """Why a fact is reported rather than required: what the author did not declare."""
+    if check.startswith("optimizer.weight_decay"):
+        return "not the declared weight-decay form"
+    if check == "dropout.inplace":
+        return "not declared in-place"
+    if check.startswith("dropout.structure_"):
+        return "not the declared mask structure"
+    return "not declared"
+
+
 def line(r: CheckResult) -> str:
     """One terminal line: verdict, id, implementation, and why (never more than one line)."""
     why = f": {r.message}" if r.message and r.status != "holds" else ""
@@ -184,7 +193,7 @@ def line(r: CheckResult) -> str:
         why = f": accepted ({r.xfail_reason})"
     if verdict(r) == "fact":
         why = ": holds" if r.status == "holds" else f": does not hold{why}"
-        why = " (a fact, not required of it)" + why
+        why = f" ({fact_note(r.check)})" + why
     said = sum(r.warnings.values())
     if said:
         why += f" [{said} warning{'s' if said > 1 else ''}/log records, see the end]"

@@ -12,7 +12,6 @@ from sgdbench.conformance._impl import DropoutUnderTest
 from sgdbench.conformance._runner import Variant
 from sgdbench.conformance._stats import FALSE_ALARM
 from sgdbench.conformance.dropout._harness import (
-    _PAIR_SHAPES,
     TRAIN_CALLS,
     Case,
     _check,
@@ -22,6 +21,13 @@ from sgdbench.conformance.dropout._harness import (
     rng_state,
     seeds,
 )
+from sgdbench.conformance.dropout._masks import declared, live_draws, pair_shape
+
+
+def _describe(impl: DropoutUnderTest, case: Case) -> str:
+    """The generated network on one line: its widths and each dropout layer's p."""
+    layers = " → ".join(f"Linear → ReLU → {impl.name}(p={p})" for p in case["ps"])
+    return f"{layers} → Linear, widths {case['widths']} → {case['out']}"
 
 
 @_check(
@@ -36,7 +42,7 @@ def eval_identity(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
     removed, and the forward draws no random numbers. Exact: nothing random may happen."""
     net, x = _network(impl, case, variant)
     net.eval()
-    call = f"{net} eval() {variant}"
+    call = f"{_describe(impl, case)} eval() {variant}"
     first = net(x)
     state = rng_state(variant.device)
     _same("second eval() output", net(x), first, call)
@@ -56,29 +62,37 @@ def eval_identity(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
     cases=lambda impl, v: _networks(),
 )
 def train_varies(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
-    """The first dropout layer's output varies across K = TRAIN_CALLS train() calls: the chance
-    that all calls draw the same masks on its n non-zero inputs is (p^K + (1 − p)^K)^n;
-    examples where that exceeds 1e-9 (too few live units) are discarded, not checked, so a
-    pass is never luck and a failure is a bug. (The network's output itself may legitimately
-    not vary: later ReLUs can all be dead.)"""
+    """The first dropout layer's output varies across K = TRAIN_CALLS train() calls.
+
+    Assumes the declared structure: its input has n live draws (groups of that structure,
+    :mod:`._masks`, with a non-zero unit: units, channels or samples), each dropped
+    independently with probability p in every call. Identical outputs mean every live draw
+    came out the same in all K calls, which has probability (p^K + (1 − p)^K)^n; examples
+    where that exceeds 1e-9 (too few live draws) are discarded, not checked. So a correct
+    dropout of the declared structure fails with probability ≤ 1e-9; a failure says the
+    output did not vary, and how unlikely that is under the declared structure. (The
+    network's output itself may legitimately not vary: later ReLUs can all be dead.)"""
     net, x = _network(impl, case, variant)
     net.train()
     with torch.no_grad():
-        live = int((net[1](net[0](x)) != 0).sum())
-    p = case["ps"][0]
-    assume((p**TRAIN_CALLS + (1 - p) ** TRAIN_CALLS) ** live <= FALSE_ALARM)
+        live = live_draws(net[1](net[0](x)), impl.structure)
+    p, k = case["ps"][0], TRAIN_CALLS
+    chance = (p**k + (1 - p) ** k) ** live
+    assume(chance <= FALSE_ALARM)
     outs: list[Tensor] = []
-    hook = net[2].register_forward_hook(lambda _m, _i, out: outs.append(out))
+    hook = net[2].register_forward_hook(lambda _m, _i, out: outs.append(out.clone()))
     try:
         with torch.no_grad():
-            for _ in range(TRAIN_CALLS):
+            for _ in range(k):
                 net(x)
     finally:
         hook.remove()
     if all(torch.equal(o, outs[0]) for o in outs[1:]):
         raise AssertionError(
-            f"{TRAIN_CALLS} train() outputs of the first dropout layer all equal: not random "
-            f"[{net} {variant}]"
+            f"the first dropout layer's output was identical across {k} train() calls; under "
+            f"{declared(impl)}, with n = {live} independent draws on non-zero inputs, that has "
+            f"probability (p^{k} + (1 − p)^{k})^n = {chance:.3g} at p={p} "
+            f"[{_describe(impl, case)} train() {variant}]"
         )
 
 
@@ -89,7 +103,9 @@ def train_varies(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
     cases=lambda impl, v: st.fixed_dictionaries({"p": st.floats(0.1, 0.9), "seed": seeds}),
 )
 def seeded(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
-    p, shape = case["p"], _PAIR_SHAPES[impl.rank]
+    """Two calls on fresh copies of one input, each after torch.manual_seed(s): the same
+    output, and the first call changed the global RNG state. Exact: nothing statistical."""
+    p, shape = case["p"], pair_shape(impl.structure, impl.rank)
     x = torch.ones(shape, dtype=variant.torch_dtype, device=variant.device)
     call = f"{impl.name}(ones({shape}), p={p}) {variant}"
     torch.manual_seed(case["seed"])

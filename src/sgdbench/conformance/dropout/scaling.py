@@ -19,6 +19,7 @@ from sgdbench.conformance.dropout._harness import (
     _check,
     _x,
 )
+from sgdbench.conformance.dropout._masks import GROUP, declared, mixed_group
 
 
 @_check(
@@ -34,9 +35,14 @@ from sgdbench.conformance.dropout._harness import (
 def expectation(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
     """Each element averaged over SAMPLES draws (along the batch dimension; rank 1: repeated
     calls are too slow, so a rank-1 dropout gets a (SAMPLES,)-shaped copy of its one value).
-    Bernstein: Var = x²p/(1 − p), |dropout(x) − x| ≤ |x|·max(1, p/(1 − p)); budget 1e-9/k per
-    element (k elements: ≤ 1e-9 per example). Slack: 4 ulp for the rounding of x/(1 − p) and
-    1e-9 relative for the float64 sum of SAMPLES terms (both far below the half-width)."""
+
+    Assumes the samples of a batch are dropped independently, each unit with probability p:
+    true of every declared structure (element, channel and sample all draw each sample
+    separately; at rank 1 only element is allowed, each unit its own draw). Bernstein:
+    Var = x²p/(1 − p), |dropout(x) − x| ≤ |x|·max(1, p/(1 − p)); budget 1e-9/k per element
+    (k elements, union bound: ≤ 1e-9 per example). Slack: 4 ulp for the rounding of
+    x/(1 − p) and 1e-9 relative for the float64 sum of SAMPLES terms (both far below the
+    half-width)."""
     x, p = _x(case, variant), case["p"]
     torch.manual_seed(case["seed"])
     batch = x.expand(SAMPLES, *x.shape).contiguous()
@@ -48,16 +54,18 @@ def expectation(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
     if bad.any():
         i = tuple(bad.nonzero()[0].tolist())
         raise AssertionError(
-            f"mean of {SAMPLES} dropout({x[i].item()!r}, p={p}) = {mean[i].item()!r}, but "
-            f"should be within ±{tol[i].item():.3g} of x (false-alarm bound {FALSE_ALARM}) "
-            f"[{impl.name}, {variant}]"
+            f"mean of {SAMPLES} dropout({x[i].item()!r}, p={p}) = {mean[i].item()!r} at "
+            f"{list(i)}; independent draws with E[dropout(x)] = x fall outside "
+            f"±{tol[i].item():.3g} of x with probability ≤ {FALSE_ALARM / k:.3g}, so the "
+            f"expectation is not x [{impl.name}(x.expand({SAMPLES}, …), p={p}) {variant}]"
         )
 
 
 @_check(
     "law",
     'Algorithm 12: "1_u ← u > p; return 1/(1 − p)·1_u ∘ h": dropped units exactly 0, kept '
-    "units x/(1 − p), p = 0 the identity, the gradient 1_u/(1 − p)",
+    "units x/(1 − p), p = 0 the identity, the gradient 1_u/(1 − p); 1_u constant over each "
+    "channel (sample) under a declared channel (sample) mask",
     cases=lambda impl, v: st.builds(
         lambda case, p: {**case, "p": p},
         _activations(impl, v, nonzero=True, batched=True),
@@ -65,7 +73,9 @@ def expectation(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
     ),
 )
 def law(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
-    """x has no zeros, so 1_u can be read off the output; p ≤ 0.999 keeps 1/(1 − p) finite."""
+    """x has no zeros, so 1_u can be read off the output; p ≤ 0.999 keeps 1/(1 − p) finite.
+    Exact, per element, on a fresh copy of x (an in-place dropout is judged on it, the
+    gradient reaching x through the copy)."""
     x, p = _x(case, variant), case["p"]
     x.requires_grad_(True)
     torch.manual_seed(case["seed"])
@@ -77,6 +87,12 @@ def law(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
             f"dropout(x, p=0) = {o.flatten()[:4].tolist()}…, but should be x [{call}]"
         )
     kept = o != 0
+    mixed = mixed_group(kept, impl.structure)
+    if mixed is not None:
+        raise AssertionError(
+            f"{GROUP[impl.structure]} {list(mixed)} has kept and dropped units, but under "
+            f"{declared(impl)} its units are all kept or all dropped [{call}]"
+        )
     if kept.any():
         _assert_scaled("kept units", o[kept], xd[kept], p, impl.bitwise, call)
     out.sum().backward()  # type: ignore[no-untyped-call]
