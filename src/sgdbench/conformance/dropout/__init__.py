@@ -1,4 +1,6 @@
-"""Dropout checks: Algorithm 12, its 1/(1 − p) scaling, independent units, train and eval.
+"""Dropout checks: Algorithm 12, its 1/(1 − p) scaling, independent units, train and eval, and
+what a training loop relies on (round trips, p = 0 and 1 with gradients, invalid p, half
+precision, memory layouts, empty batches).
 
 Each check is a :class:`~sgdbench.conformance._runner.Check`: call it on a
 :class:`~sgdbench.conformance.DropoutUnderTest`. Inputs have the implementation's declared rank
@@ -6,12 +8,20 @@ Each check is a :class:`~sgdbench.conformance._runner.Check`: call it on a
 use Bernstein's inequality with a false-alarm budget of 1e-9 per example (:mod:`.._stats`).
 """
 
-from sgdbench.conformance.dropout import independence, modes, scaling  # noqa: F401  (they register)
+from sgdbench.conformance.dropout import (  # noqa: F401  (they register)
+    contract,
+    independence,
+    inputs,
+    modes,
+    scaling,
+)
 from sgdbench.conformance.dropout._harness import CHECKS
 
-# The order reports list them in: scaling, then independence, then train/eval.
+# The order reports list them in: scaling, then independence, then train/eval, then what a
+# training loop relies on (the contract, then the inputs it feeds).
 ORDER: tuple[str, ...] = ("expectation", "law", "p_one", "keep_rate", "independent_units")
 ORDER += ("eval_identity", "train_varies", "seeded")
+ORDER += ("round_trip", "p_one_grad", "p_zero", "invalid_p", "low_precision", "layouts", "empty")
 CHECKS.sort(key=lambda check: ORDER.index(check.name))
 
 __all__ = ["CHECKS"]
