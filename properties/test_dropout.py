@@ -5,7 +5,8 @@ dropout layer is letting through the input and the network acts deterministic".
 
 The checks are :data:`sgdbench.conformance.DROPOUT_CHECKS`, one function each in
 ``src/sgdbench/conformance/dropout/`` (expectation, law, p = 1, keep rate, independent
-units, eval identity, train varies, seeded). Here they run on the reference dropout function
+units, eval identity, train varies, seeded; round trip, p = 1 gradient, p = 0, invalid p, low
+precision, layouts, empty). Here they run on the reference dropout function
 and layer, torch's F.dropout and nn.Dropout, or on ``--dropout MODULE:ATTR``.
 """
 

@@ -53,6 +53,7 @@ def _only(run: Any, impl: Any, kind: str, names: set[str]) -> Report:
 
 
 BUGGY_OPTIMIZERS = {**planted.BUGGY_OPTIMIZERS, **planted.BUGGY_PRECISION}
+BUGGY_DROPOUTS = {**planted.BUGGY_DROPOUTS, **planted.BUGGY_DROPOUT_LOOP}
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,7 @@ def test_planted_optimizer_bug_is_caught(cls: type[Any], must_fail: set[str]) ->
 
 
 @pytest.mark.parametrize(
-    ("fn", "must_fail"), list(planted.BUGGY_DROPOUTS.values()), ids=list(planted.BUGGY_DROPOUTS)
+    ("fn", "must_fail"), list(BUGGY_DROPOUTS.values()), ids=list(BUGGY_DROPOUTS)
 )
 def test_planted_dropout_bug_is_caught(fn: Any, must_fail: set[str]) -> None:
     """``fn``: a function or class, or a DropoutUnderTest where the bug needs declarations."""

@@ -1,5 +1,7 @@
 """Dropout checks: Algorithm 12, its 1/(1 − p) scaling, independent units, train and eval,
-and what the author declares (in-place, mask structure).
+what the author declares (in-place, mask structure), and what a training loop relies on
+(round trips, p = 0 and 1 with gradients, invalid p, half precision, memory layouts, empty
+batches).
 
 Each check is a :class:`~sgdbench.conformance._runner.Check`: call it on a
 :class:`~sgdbench.conformance.DropoutUnderTest`. Inputs have the implementation's declared rank
@@ -9,13 +11,22 @@ use Bernstein's inequality with a false-alarm budget of 1e-9 per example (:mod:`
 under the declared mask structure (:mod:`._masks`).
 """
 
-from sgdbench.conformance.dropout import declared, independence, modes, scaling  # noqa: F401
+from sgdbench.conformance.dropout import (  # noqa: F401  (they register)
+    contract,
+    declared,
+    independence,
+    inputs,
+    modes,
+    scaling,
+)
 from sgdbench.conformance.dropout._harness import CHECKS
 
-# The order reports list them in: scaling, then independence, then train/eval, then declared.
+# The order reports list them in: scaling, then independence, then train/eval, then what the
+# author declares, then what a training loop relies on (the contract, then the inputs it feeds).
 ORDER: tuple[str, ...] = ("expectation", "law", "p_one", "keep_rate", "independent_units")
 ORDER += ("eval_identity", "train_varies", "seeded")
 ORDER += ("inplace", "structure_element", "structure_channel", "structure_sample")
+ORDER += ("round_trip", "p_one_grad", "p_zero", "invalid_p", "low_precision", "layouts", "empty")
 CHECKS.sort(key=lambda check: ORDER.index(check.name))
 
 __all__ = ["CHECKS"]

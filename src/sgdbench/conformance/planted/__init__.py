@@ -13,7 +13,9 @@ user types.
 
 from __future__ import annotations
 
-from sgdbench.conformance.planted import dropouts, optimizers, precision, unusual
+from sgdbench.conformance.planted import dropout_loop, dropouts, optimizers, precision, unusual
+from sgdbench.conformance.planted.dropout_loop import *  # noqa: F403
+from sgdbench.conformance.planted.dropout_loop import BUGGY_DROPOUT_LOOP
 from sgdbench.conformance.planted.dropouts import *  # noqa: F403
 from sgdbench.conformance.planted.dropouts import BUGGY_DROPOUTS
 from sgdbench.conformance.planted.optimizers import *  # noqa: F403
@@ -22,9 +24,9 @@ from sgdbench.conformance.planted.precision import *  # noqa: F403
 from sgdbench.conformance.planted.precision import BUGGY_PRECISION
 from sgdbench.conformance.planted.unusual import *  # noqa: F403
 
-_MODULES = [dropouts, optimizers, precision, unusual]
+_MODULES = [dropout_loop, dropouts, optimizers, precision, unusual]
 _PUBLIC = [name for module in _MODULES for name in module.__all__]
-__all__ = ["BUGGY_DROPOUTS", "BUGGY_OPTIMIZERS", "BUGGY_PRECISION", *_PUBLIC]
+__all__ = ["BUGGY_DROPOUTS", "BUGGY_DROPOUT_LOOP", "BUGGY_OPTIMIZERS", "BUGGY_PRECISION", *_PUBLIC]
 
 for _name in _PUBLIC:
     globals()[_name].__module__ = __name__  # reports and replay snippets name the package
