@@ -129,6 +129,22 @@ def run(
     return trace
 
 
+def equal_state(a: Any, b: Any) -> bool:
+    """Bitwise equality of optimizer state, however nested (AggMo keeps {β: buffer} dicts)."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return (
+            isinstance(a, Tensor)
+            and isinstance(b, Tensor)
+            and a.dtype == b.dtype
+            and torch.equal(a, b)
+        )
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(equal_state(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(equal_state(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 def _call(impl: OptimizerUnderTest, kwargs: dict[str, Any]) -> str:
     return f"{impl.name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
 

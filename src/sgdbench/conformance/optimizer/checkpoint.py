@@ -27,6 +27,7 @@ from sgdbench.conformance.optimizer._harness import (
     _check,
     _values,
     configs,
+    equal_state,
     feed,
     hyper,
     parameters,
@@ -108,7 +109,19 @@ def _continue(
     __tracebackhide__ = True
     for t, step in enumerate(grads[start:], start=start):
         feed(params, step, variant)
-        opt.step()
+        try:
+            opt.step()
+        except Exception as e:
+            hint = (
+                " (torch.optim.Optimizer.__getstate__ keeps only defaults, state and "
+                "param_groups: attributes set in __init__ do not survive a deepcopy)"
+                if "deepcopy" in what
+                else ""
+            )
+            raise AssertionError(
+                f"step {t + 1} {what} raised {type(e).__name__}: {e}; it should continue as the "
+                f"uninterrupted run{hint} [{call}]"
+            ) from e
         for i, (p, theta) in enumerate(zip(params, straight[t], strict=True)):
             got = p.detach().to("cpu", torch.float64)
             if not torch.equal(got, theta):
@@ -128,11 +141,7 @@ def _assert_frozen(
 ) -> None:
     __tracebackhide__ = True
     for i, (p, (theta, state)) in enumerate(zip(params, was, strict=True)):
-        now = dict(opt.state.get(p, {}))
-        same = state.keys() == now.keys() and all(
-            torch.equal(v, now[k]) if isinstance(v, Tensor) else v == now[k]
-            for k, v in state.items()
-        )
+        same = equal_state(dict(state), dict(opt.state.get(p, {})))
         if not torch.equal(p.detach(), theta) or not same:
             raise AssertionError(
                 f"{what} changed θ[{i}] or its state in the other copy; a deep copy must be "

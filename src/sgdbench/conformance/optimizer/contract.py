@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 from hypothesis import strategies as st
-from torch import Tensor, nn
+from torch import nn
 
 from sgdbench.conformance._impl import OptimizerUnderTest, copy_state
 from sgdbench.conformance._oracle import Hyper, trajectory
@@ -26,6 +26,7 @@ from sgdbench.conformance.optimizer._harness import (
     assert_same,
     configs,
     decays,
+    equal_state,
     features,
     feed,
     hyper,
@@ -137,22 +138,11 @@ def none_grad_untouched(impl: OptimizerUnderTest, case: Case, variant: Variant) 
 def _assert_state_equal(i: int, t: int, before: dict[str, Any], after: Any, call: str) -> None:
     __tracebackhide__ = True
     after = dict(after)
-    if not _equal_state(before, after):
+    if not equal_state(before, after):
         raise AssertionError(
             f"parameter {i} had grad None at step {t + 1}, but step() changed its state "
             f"{sorted(before)} → {sorted(after)} [{call}]"
         )
-
-
-def _equal_state(a: Any, b: Any) -> bool:
-    """Bitwise equality of optimizer state, however nested (AggMo keeps {β: buffer} dicts)."""
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return isinstance(a, Tensor) and isinstance(b, Tensor) and torch.equal(a, b)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_equal_state(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_equal_state(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
 
 
 @st.composite

@@ -22,6 +22,7 @@ from sgdbench.conformance.optimizer._harness import (
     assert_follows,
     assert_same,
     configs,
+    equal_state,
     hyper,
     oracle_hyper,
     parameters,
@@ -189,14 +190,8 @@ def _scaled(draw: st.DrawFn, impl: OptimizerUnderTest) -> Case:
 
 
 def _same_state(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """The same keys, tensors of the same dtype bit for bit, other values equal."""
-
-    def same(x: Any, y: Any) -> bool:
-        if isinstance(x, Tensor):
-            return isinstance(y, Tensor) and x.dtype == y.dtype and torch.equal(x, y)
-        return bool(x == y)
-
-    return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
+    """The same keys, tensors of the same dtype bit for bit (however nested), other values equal."""
+    return equal_state(dict(a), dict(b))
 
 
 @_check(
