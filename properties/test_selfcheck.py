@@ -52,7 +52,11 @@ def _only(run: Any, impl: Any, kind: str, names: set[str]) -> Report:
     return report
 
 
-BUGGY_OPTIMIZERS = {**planted.BUGGY_OPTIMIZERS, **planted.BUGGY_PRECISION}
+BUGGY_OPTIMIZERS = {
+    **planted.BUGGY_OPTIMIZERS,
+    **planted.BUGGY_PRECISION,
+    **planted.BUGGY_LOOP,
+}
 BUGGY_DROPOUTS = {**planted.BUGGY_DROPOUTS, **planted.BUGGY_DROPOUT_LOOP}
 
 
@@ -80,9 +84,16 @@ def test_planted_dropout_bug_is_caught(fn: Any, must_fail: set[str]) -> None:
 
 
 def test_correct_optimizer_written_unlike_torch_passes() -> None:
-    """LrInMomentum rounds in another order: within the derived bound, not bit for bit."""
+    """LrInMomentum rounds in another order: within the derived bound, not bit for bit.
+
+    It keeps η inside the velocity (v ← μv + ηg, θ ← θ − v), which is torch's update only while
+    η is constant; under a scheduler it is the Sutskever et al. form that torch.optim.SGD's
+    documentation says it differs from, so hyper_live fails it, and only hyper_live.
+    """
     report = check_optimizer(planted.LrInMomentum, hsettings=EXAMPLES, seed=0, devices=["cpu"])
-    assert report.ok, [f"{r.id}: {r.message}" for r in report.failures]
+    failed = {r.id for r in report.failures}
+    expected = {f"optimizer.hyper_live[cpu-{d}]" for d in ("float32", "float64")}
+    assert failed == expected, [f"{r.id}: {r.message}" for r in report.failures]
     bitwise = check_optimizer(
         planted.LrInMomentum,
         bitwise=True,

@@ -24,12 +24,19 @@ implementation and this float64 oracle each stay within E of the exact recursion
 differ by at most 2E: that is the tolerance. It is about 1e-6 relative in float32 after a few
 steps, far below what any of the bugs the checks are for changes (τ·γ·|g| for a dampened first
 step, γλ|θ| for misplaced decay, a whole momentum term for a reset buffer).
+
+**Hyper-parameters that change between steps** (Algorithm 11's η_t; a learning-rate scheduler,
+or a hand edit of ``param_groups``): :func:`trajectory` also takes one setting per step. Every
+line above is still of the form a + c·x, with step t's γ, μ, τ, λ as its constants, so the
+same per-line bound applies step by step and E stays valid; nothing in it assumed that the
+constants of one step equal those of another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import Tensor
@@ -63,17 +70,27 @@ class Step:
 def trajectory(
     theta0: list[Tensor],
     grads: list[list[Tensor | None]],
-    hyper: list[Hyper],
+    hyper: Sequence[Hyper] | Sequence[Sequence[Hyper]],
     dtype: torch.dtype | Sequence[torch.dtype],
 ) -> list[Step]:
     """θ after every step, and the rounding bound of an implementation computing in ``dtype``.
 
     ``grads[t][i]`` is parameter i's gradient at step t (None: it sits the step out, its state
-    untouched); ``hyper[i]`` is parameter i's group's settings. ``dtype`` is every parameter's
-    dtype, or one per parameter (a param group mixing float32, bfloat16 and float16: each
-    parameter's bound takes its own unit roundoff u = eps/2, 2⁻⁸ for bfloat16, 2⁻¹¹ for float16,
-    and its own smallest normal for ``tiny``).
+    untouched); ``hyper[i]`` is parameter i's group's settings, the same at every step, or
+    ``hyper[t][i]`` its settings at step t (one list per step: a scheduler's η_t, μ_t).
+    ``dtype`` is every parameter's dtype, or one per parameter (a param group mixing float32,
+    bfloat16 and float16: each parameter's bound takes its own unit roundoff u = eps/2, 2⁻⁸ for
+    bfloat16, 2⁻¹¹ for float16, and its own smallest normal for ``tiny``).
     """
+    per_step: Sequence[Sequence[Hyper]]
+    if all(isinstance(h, Hyper) for h in hyper):
+        per_step = [cast(Sequence[Hyper], hyper)] * len(grads)
+    else:
+        per_step = cast(Sequence[Sequence[Hyper]], hyper)
+        if len(per_step) != len(grads):
+            raise ValueError(
+                f"hyper has settings for {len(per_step)} steps, but grads has {len(grads)}"
+            )
     dtypes = [dtype] * len(theta0) if isinstance(dtype, torch.dtype) else list(dtype)
     units = [torch.finfo(d).eps / 2 for d in dtypes]
     tinies = [C * torch.finfo(d).tiny for d in dtypes]
@@ -82,11 +99,11 @@ def trajectory(
     buf: list[Tensor | None] = [None] * len(theta)
     buf_err: list[Tensor] = [torch.zeros_like(t) for t in theta]
     out = []
-    for step in grads:
+    for step, settings in zip(grads, per_step, strict=True):
         for i, grad in enumerate(step):
             if grad is None:
                 continue
-            h, u, tiny = hyper[i], units[i], tinies[i]
+            h, u, tiny = settings[i], units[i], tinies[i]
             th, e_th = theta[i], err[i]
             g = grad.to("cpu", torch.float64)
             g = -g if h.maximize else g  # [1] exact

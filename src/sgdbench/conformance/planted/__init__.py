@@ -5,28 +5,46 @@ it work: ``python -m sgdbench check --optimizer sgdbench.conformance.planted:Mom
 must fail the momentum check, and ``…planted:LrInMomentum`` (correct, but it rounds in another
 order than torch) must pass every check. Never train with the broken ones.
 
-The optimizers live in :mod:`.optimizers` (the training loop's low precision, GradScaler and
-checkpoint bugs in :mod:`.precision`), the dropouts in :mod:`.dropouts`; every public name
+The optimizers live in :mod:`.optimizers` (what a training loop relies on across steps in
+:mod:`.loop`; low precision, GradScaler and checkpoints in :mod:`.precision`; correct ones with
+unusual constructors in :mod:`.unusual`), the dropouts in :mod:`.dropouts` (a training loop's
+in :mod:`.dropout_loop`); every public name
 is re-exported here and reports name it ``sgdbench.conformance.planted:NAME``, the one path a
 user types.
 """
 
 from __future__ import annotations
 
-from sgdbench.conformance.planted import dropout_loop, dropouts, optimizers, precision, unusual
+from sgdbench.conformance.planted import (
+    dropout_loop,
+    dropouts,
+    loop,
+    optimizers,
+    precision,
+    unusual,
+)
 from sgdbench.conformance.planted.dropout_loop import *  # noqa: F403
 from sgdbench.conformance.planted.dropout_loop import BUGGY_DROPOUT_LOOP
 from sgdbench.conformance.planted.dropouts import *  # noqa: F403
 from sgdbench.conformance.planted.dropouts import BUGGY_DROPOUTS
+from sgdbench.conformance.planted.loop import *  # noqa: F403
+from sgdbench.conformance.planted.loop import BUGGY_LOOP
 from sgdbench.conformance.planted.optimizers import *  # noqa: F403
 from sgdbench.conformance.planted.optimizers import BUGGY_OPTIMIZERS
 from sgdbench.conformance.planted.precision import *  # noqa: F403
 from sgdbench.conformance.planted.precision import BUGGY_PRECISION
 from sgdbench.conformance.planted.unusual import *  # noqa: F403
 
-_MODULES = [dropout_loop, dropouts, optimizers, precision, unusual]
+_MODULES = [dropout_loop, dropouts, loop, optimizers, precision, unusual]
 _PUBLIC = [name for module in _MODULES for name in module.__all__]
-__all__ = ["BUGGY_DROPOUTS", "BUGGY_DROPOUT_LOOP", "BUGGY_OPTIMIZERS", "BUGGY_PRECISION", *_PUBLIC]
+__all__ = [
+    "BUGGY_DROPOUTS",
+    "BUGGY_DROPOUT_LOOP",
+    "BUGGY_LOOP",
+    "BUGGY_OPTIMIZERS",
+    "BUGGY_PRECISION",
+    *_PUBLIC,
+]
 
 for _name in _PUBLIC:
     globals()[_name].__module__ = __name__  # reports and replay snippets name the package

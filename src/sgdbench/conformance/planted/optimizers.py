@@ -17,6 +17,10 @@ class _Planted(SGD):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        loss = None
+        if closure is not None:  # as torch does: the closure is not where the bug is
+            with torch.enable_grad():
+                loss = closure()
         for group in self.param_groups:
             lr, wd = group["lr"], group["weight_decay"]
             mu, tau = group["momentum"], group["dampening"]
@@ -44,7 +48,7 @@ class _Planted(SGD):
                 p.add_(g, alpha=-lr)
                 if wd != 0 and self.bug == "scalar decay":
                     p.add_(-lr * wd)  # torch_optimizer 0.3.0's SGDW: a constant, not λθ
-        return None
+        return loss
 
 
 __all__ = [
@@ -113,14 +117,21 @@ class LrInMomentum(SGD):
 
     v ← ηd at the first step, else μv + η(1 − τ)d; θ ← θ − v (Nesterov: θ ← θ − (ηd + μv)).
     With a constant η this is torch's update (v = ηb), but it rounds in another order, so it
-    agrees within the derived bound, not bit for bit.
+    agrees within the derived bound, not bit for bit. With an η that changes between steps (a
+    scheduler) it is not torch's update: v keeps each past step's own η, where torch multiplies
+    the whole buffer by the current one (torch.optim.SGD's note on Sutskever et al.), so
+    ``optimizer.hyper_live`` fails it, as it should; every other check holds.
     """
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
         for group in self.param_groups:
-            lr, wd = group["lr"], group["weight_decay"]
-            mu, tau = group["momentum"], group["dampening"]
+            lr = float(group["lr"])  # a tensor lr's value, as torch's _to_scalar takes it
+            wd, mu, tau = group["weight_decay"], group["momentum"], group["dampening"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -137,7 +148,7 @@ class LrInMomentum(SGD):
                     state["velocity"] = mu * state["velocity"] + (lr * (1 - tau)) * d
                 v = state["velocity"]
                 p.sub_(lr * d + mu * v if group["nesterov"] else v)
-        return None
+        return loss
 
 
 BUGGY_OPTIMIZERS: dict[str, tuple[type[SGD], set[str]]] = {
