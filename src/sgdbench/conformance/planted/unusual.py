@@ -43,6 +43,8 @@ class PlainSGD(torch.optim.Optimizer):
     """Algorithm 11 and nothing else: ``θ ← θ − η∇L``, no momentum, no decay."""
 
     def __init__(self, params: Any, lr: float = 0.01) -> None:
+        if lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
         super().__init__(params, {"lr": lr})
 
     @torch.no_grad()
