@@ -217,6 +217,19 @@ UNUSUAL = f"{PLANTED}:"
                 "foreach_agrees",
             },
         ),
+        (
+            "SwallowsKwargsSGD",
+            "{}",
+            {
+                "momentum",
+                "dampening",
+                "nesterov",
+                "weight_decay_coupled",
+                "weight_decay_decoupled",
+                "maximize",
+                "foreach_agrees",
+            },
+        ),
         ("HeavyBallSGD", '{"momentum": 0.9}', {"plain_step"}),
         ("HeavyBallSGD", "{}", {"plain_step"}),
         (

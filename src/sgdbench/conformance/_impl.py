@@ -171,15 +171,20 @@ class OptimizerUnderTest:
 
     def takes(self, argument: str) -> bool:
         """Whether the factory takes ``argument``: named in its signature, or, where only
-        ``**kwargs`` could take it, seen to accept a working value (:data:`PROBES`)."""
+        ``**kwargs`` could take it, seen to accept a working value (:data:`PROBES`) and to
+        record it in ``param_groups``."""
         found = self._parameter(argument)
         if found is None:
             return False
         if found is not True:
             return True
-        return (
-            self.accepts(lr=0.1, **PROBES.get(argument, {argument: NEUTRAL.get(argument)})) is None
-        )
+        probe = PROBES.get(argument, {argument: NEUTRAL.get(argument)})
+        if self.accepts(lr=0.1, **probe) is not None:
+            return False
+        # **kwargs that swallow unknown keys without a word (pytorch_optimizer's AccSGD given
+        # momentum): taken only if the optimizer records the value, as torch's record theirs.
+        group = self._group(lr=0.1, **probe)
+        return group is None or _same(group.get(argument, UNKNOWN), probe[argument])
 
     def default(self, argument: str) -> Any:
         """The value ``argument`` has when a check does not pass it: the base kwargs', else

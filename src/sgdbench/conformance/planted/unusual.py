@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["HeavyBallSGD", "NarrowSGD", "PlainSGD", "StrictKwargsSGD"]
+__all__ = ["HeavyBallSGD", "NarrowSGD", "PlainSGD", "StrictKwargsSGD", "SwallowsKwargsSGD"]
 
 
 class NarrowSGD(torch.optim.SGD):
@@ -27,6 +27,14 @@ class StrictKwargsSGD(torch.optim.SGD):
     def __init__(self, params: Any, lr: float = 0.01, **kw: Any) -> None:
         if kw:
             raise TypeError(f"unknown {kw}")
+        super().__init__(params, lr=lr)
+
+
+class SwallowsKwargsSGD(torch.optim.SGD):
+    """``**kwargs`` that takes every key and ignores it, without a word (as pytorch_optimizer's
+    optimizers do): momentum=0.9 builds, and steps without momentum."""
+
+    def __init__(self, params: Any, lr: float = 0.01, **ignored: Any) -> None:
         super().__init__(params, lr=lr)
 
 
