@@ -150,6 +150,10 @@ class OptimizerUnderTest:
             extra = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
             object.__setattr__(self, "name", _name(self.factory) + (f"({extra})" if extra else ""))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what was seen (a signature does not pickle; a rank probes anew)."""
+        return {**self.__dict__, "_seen": {}}
+
     # ----------------------------------------------------------------- what it takes
 
     def _parameter(self, argument: str) -> inspect.Parameter | bool | None:
