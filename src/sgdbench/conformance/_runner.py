@@ -304,6 +304,22 @@ class _Printed(io.TextIOBase):
         self.pending = ""
 
 
+def _would_emit(logger: logging.Logger, rec: logging.LogRecord) -> bool:
+    """Whether a handler would write ``rec`` (logging.Logger.callHandlers' walk): torch's
+    DEBUG trace records, which go nowhere unless TORCH_TRACE is set, are not counted."""
+    found, node = 0, logger
+    while node is not None:
+        for h in node.handlers:
+            found += 1
+            if rec.levelno >= h.level:
+                return True
+        if not node.propagate:
+            break
+        node = node.parent  # type: ignore[assignment]
+    last = logging.lastResort
+    return found == 0 and last is not None and rec.levelno >= last.level
+
+
 @contextlib.contextmanager
 def _recorded_output(into: dict[str, int]) -> Iterator[None]:
     """Count each distinct warning (pytest's ``error`` filter included), ``logging`` record and
@@ -311,7 +327,7 @@ def _recorded_output(into: dict[str, int]) -> Iterator[None]:
     handle = logging.Logger.handle
 
     def record(logger: logging.Logger, rec: logging.LogRecord) -> None:
-        if not logger.disabled:
+        if not logger.disabled and _would_emit(logger, rec):
             _count(into, f"log {rec.levelname} {rec.name}: {rec.getMessage()}")
 
     out, err = _Printed(into, "stdout"), _Printed(into, "stderr")
