@@ -138,7 +138,7 @@ def inplace_dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
 
 def dropout_overwriting_input(x: Tensor, p: float, training: bool = True) -> Tensor:
     """Correct output, but it zeroes the dropped units of its input in place, undeclared."""
-    if not training or p == 0:
+    if not training or _valid(p) == 0:
         return x
     if p == 1:
         return x * 0
@@ -158,8 +158,8 @@ def channel_dropout_per_row(x: Tensor, p: float, training: bool = True) -> Tenso
 
 def drop_path(x: Tensor, p: float, training: bool = True) -> Tensor:
     """Correct stochastic depth (declared ``sample``): one draw per sample, kept ones scaled
-    by 1/(1 − p), written with a Bernoulli draw."""
-    if not training or p == 0:
+    by 1/(1 − p), written with a Bernoulli draw; p checked as torch checks it."""
+    if not training or _valid(p) == 0:
         return x
     if p == 1:
         return x * 0
