@@ -54,7 +54,8 @@ def _install(session: nox.Session, *groups: str) -> None:
 def tests(session: nox.Session) -> None:
     """Unit tests, claims (quick) and properties; Hypothesis profile ``ci`` when CI is set."""
     _install(session, "test")
-    session.run("pytest", *session.posargs)
+    # every core (2 in CI); the tests that spawn process groups stay in one worker (loadgroup)
+    session.run("pytest", "-n", "auto", "--dist", "loadgroup", *session.posargs)
 
 
 @nox.session

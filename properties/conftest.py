@@ -97,7 +97,6 @@ def named_under_test(config: pytest.Config) -> dict[str, Any]:
     return {k: v[0] for k, v in named.items() if v}
 
 
-_MATCHED: set[int] = set()  # xfails lines that matched a test
 _UNDER_TEST = pytest.StashKey[tuple[list[Any], list[Any], list[c.Xfail]]]()
 
 
@@ -121,7 +120,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                     marks = list(device.marks)
                     accepted = c.match_xfail(cid, impl.name, xfails)
                     if accepted:
-                        _MATCHED.add(accepted.line)
                         marks.append(pytest.mark.xfail(strict=True, reason=accepted.reason))
                     params.append(
                         pytest.param(
@@ -143,9 +141,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """array-api-tests: an xfails entry that matches no test is said, not silently passed."""
-    _, _, xfails = config.stash.get(_UNDER_TEST, ([], [], []))
-    unused = [x for x in xfails if x.line not in _MATCHED]
+    """array-api-tests: an xfails entry that matches no test id is said, not silently passed.
+
+    The ids are built here from the implementations and checks, as pytest_generate_tests builds
+    them, not read off what this process collected: under pytest-xdist the workers collect, and
+    a ``-k`` selection must not make a valid entry look stale.
+    """
+    optimizers, dropouts, xfails = config.stash.get(_UNDER_TEST, ([], [], []))
+    matched = {
+        accepted.line
+        for impl in [*optimizers, *dropouts]
+        for check in c.checks_for(impl)
+        for device in DEVICES
+        for dtype in c.DTYPES
+        if (
+            accepted := c.match_xfail(
+                check.id(c.Variant(device.values[0], dtype)), impl.name, xfails
+            )
+        )
+    }
+    unused = [x for x in xfails if x.line not in matched]
     for x in unused:
         terminalreporter.write_line(
             f"xfails: line {x.line} {x.pattern!r} matched no test (remove it, or fix the id)"

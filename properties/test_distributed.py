@@ -23,6 +23,10 @@ from properties.conftest import named_under_test
 from sgdbench.conformance import assert_result, settings_for
 from sgdbench.distributed import DDP_CHECKS, DDPUnderTest, WorkerGroup, planted
 
+# Under pytest-xdist every rank-spawning test runs in one worker (--dist loadgroup): two
+# groups of ranks on the same loopback ports at once would race for them.
+pytestmark = pytest.mark.xdist_group("ranks")
+
 THOROUGH = settings.get_profile("thorough").max_examples == settings().max_examples
 WORLD_SIZES = [2, 3, 4] if THOROUGH else [2]
 NCCL = "NCCL needs ≥ 2 CUDA devices (CI has none); run on a multi-GPU machine to check it"

@@ -278,6 +278,7 @@ def test_xpass_and_unmatched_xfails_are_reported(
     assert "2 XPASS (listed as xfail, but hold)" in out
 
 
+@pytest.mark.xdist_group("ranks")  # see tests/test_distributed.py
 def test_a_users_optimizer_under_ddp(capsys: pytest.CaptureFixture[str]) -> None:
     """--ddp K: the ddp.* checks with the named optimizer on K gloo ranks; hyper-parameters
     it does not take are not drawn."""

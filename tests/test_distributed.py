@@ -24,6 +24,10 @@ from sgdbench.distributed import RankFailed, WorkerGroup, free_port, run_on_rank
 from sgdbench.distributed._train import Config, Fault
 from sgdbench.distributed.bench import update_benchmarks_md
 
+# Under pytest-xdist every rank-spawning test runs in one worker (--dist loadgroup): two
+# groups of ranks on the same loopback ports at once would race for them.
+pytestmark = pytest.mark.xdist_group("ranks")
+
 TASK = "sgdbench.distributed._train:train_task"
 TIMEOUT = 3.0  # the process group's timeout in these tests, seconds
 

@@ -263,7 +263,7 @@ def assert_result(result: CheckResult) -> None:
         pytest.fail(f"{result.id} on {result.implementation}: {result.message}", pytrace=False)
     if result.fact_only:
         verdict = "holds" if result.status == "holds" else "does not hold"
-        pytest.skip(f"{fact_note(result.check)}, reported as a fact: {verdict}. {result.message}")
+        pytest.skip(f"{fact_note(result.check)}, reported as a fact: {verdict}")
     if result.status == "fails":
         raise AssertionError(
             f"{result.id} FAILS on {result.implementation}: {result.message}\n"
