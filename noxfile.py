@@ -68,6 +68,14 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation (mkdocs.yml) → site/, with warnings as errors: a broken link, a missing
+    page or a stale anchor fails. The package is installed so mkdocstrings renders its API."""
+    _install(session, "docs")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), *session.posargs)
+
+
+@nox.session
 def reproduce(session: nox.Session) -> None:
     """The chapter's SGD-32 vs GD experiment into results/ (args go to the CLI)."""
     _install(session)

@@ -4,7 +4,7 @@ Runs ``ddp.matches_single_process`` on 2 gloo ranks over EXAMPLES generated exam
 and records, for every compared tensor, the largest |DDP − single process| / allowed; then
 trains 25 free-running steps (per-rank batch 16, SGD lr 0.1, momentum 0.9, weight decay 1e-3,
 the 2-16-2 network) from 10 seeds both ways and prints the largest parameter difference. The
-README's figures come from this script.
+figures in docs/distributed.md come from this script.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import and warm-up keeps a run of all cases near 40 s.
 SGD-32 and GD epochs under every torch release); a name that is no case is an error listing
 them.
 
-COUNTS.json (documented in README, "Instruction counts"): ``{"format": "sgdbench-instructions/1",
+COUNTS.json (documented in docs/instructions.md): ``{"format": "sgdbench-instructions/1",
 "key": {cpu, torch, python, threads, valgrind}, "repeats": R, "cases": {name: {"instructions":
 [R counts], "steps": steps per epoch}}, "objects": {shared object: instructions}}`` where
 ``objects`` splits the SGD-32 Batches epoch's instructions by shared object and
