@@ -302,3 +302,15 @@ def releases(session: nox.Session) -> None:
     session.run("python", "-m", "sgdbench", "releases", "--subjects", str(subjects),
                 "--work", str(ROOT / ".nox" / "releases-work"), "--command-line", command,
                 *session.posargs)  # fmt: skip
+
+
+@nox.session(default=False)
+def gpu(session: nox.Session) -> None:
+    """Every CUDA property, test and benchmark, the conformance suite on torch's CUDA SGD paths
+    and dropout → results/gpu/ (SUMMARY.md), ≤ 8 min on one GPU; ``-- --dry``: proved on a CPU."""
+    _install(session, "bench")
+    # the subjects, declared as above; benchmarks/gpu/plan.py keeps a copy for a machine without
+    # nox (python -m benchmarks.gpu), and the dry mode fails if the two drift apart
+    subjects = Path(session.create_tmp()) / "gpu-subjects.json"
+    subjects.write_text(json.dumps({n: CONFORMANCE[n] for n in RELEASE_SUBJECTS}), encoding="utf-8")
+    session.run("python", "-m", "benchmarks.gpu", "--subjects", str(subjects), *session.posargs)
