@@ -50,6 +50,11 @@ def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
                         raise IndexError("list index out of range")
                     return super().step(closure)
 
+            class AssertsInStep(torch.optim.SGD):
+                def step(self, closure=None):
+                    assert not any(g["nesterov"] for g in self.param_groups), "internal state"
+                    return super().step(closure)
+
             class PickyMomentum(torch.optim.SGD):
                 # takes momentum 0.9 (the probe's value) but refuses the checks' others
                 def __init__(self, params, lr=1e-3, momentum=0.0, **kw):
@@ -154,6 +159,16 @@ def test_exception_inside_a_check_fails_that_check_only(
     assert "holds  optimizer.plain_step[cpu-float32]" in out
 
 
+def test_an_assert_inside_the_implementation_is_reported_as_raised(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """torch._dynamo asserts inside a compiled step: that is an exception the implementation
+    raised, not the check's own statement being false."""
+    code = _check("--optimizer", f"{user_module}:AssertsInStep", "--only", "optimizer.nesterov*")
+    assert code == 1
+    assert "raised AssertionError: internal state" in capsys.readouterr().out
+
+
 def test_not_implemented_in_step_is_not_applicable(
     user_module: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -161,7 +176,7 @@ def test_not_implemented_in_step_is_not_applicable(
     code = _check("--optimizer", f"{user_module}:NoNesterovPlease", "--only", "optimizer.nesterov*")
     assert code == 0
     assert (
-        "n/a    optimizer.nesterov[cpu-float32]  user_impls:NoNesterovPlease: cannot step with "
+        "n/a    optimizer.nesterov[cpu-float32]  user_impls:NoNesterovPlease: cannot step with lr=0.1, "
         "momentum=0.9, nesterov=True: NotImplementedError: nesterov is not supported yet"
     ) in capsys.readouterr().out
 

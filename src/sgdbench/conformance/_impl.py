@@ -240,7 +240,7 @@ class OptimizerUnderTest:
         """
         import warnings
 
-        args = ", ".join(f"{k}={v!r}" for k, v in hyper.items() if k != "lr")
+        args = ", ".join(f"{k}={v!r}" for k, v in hyper.items())
         param = nn.Parameter(torch.ones(2))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -209,7 +209,7 @@ class Check:
                 return
             r.status = "fails"
             r.example = failing[-1] if failing else None
-            kind = "" if isinstance(e, AssertionError) else f"raised {type(e).__name__}: "
+            kind = "" if _a_verdict(e) else f"raised {type(e).__name__}: "
             r.message = kind + _first(e)
         if r.example is not None:
             r.snippet = replay_snippet(r.id, impl.spec(), r.example)
@@ -244,6 +244,18 @@ def _first(e: BaseException) -> str:
     """The exception's message on one line (a report has one line per check), shortened."""
     text = " ".join(str(e).split()) or type(e).__name__
     return text if len(text) <= 600 else text[:600] + " …"
+
+
+def _a_verdict(e: BaseException) -> bool:
+    """An AssertionError a check raised (its statement is false), not one raised inside the
+    implementation (torch._dynamo asserts, for one): that is an exception, reported as raised."""
+    if not isinstance(e, AssertionError):
+        return False
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    parts = tb.tb_frame.f_code.co_filename.replace("\\", "/").split("/") if tb else []
+    return tb is None or ("sgdbench" in parts and "planted" not in parts)
 
 
 def _built(e: BaseException) -> BaseException | None:
@@ -307,11 +319,13 @@ class _Printed(io.TextIOBase):
 def _would_emit(logger: logging.Logger, rec: logging.LogRecord) -> bool:
     """Whether a handler would write ``rec`` (logging.Logger.callHandlers' walk): torch's
     DEBUG trace records, which go nowhere unless TORCH_TRACE is set, are not counted."""
+    if not logger.filter(rec):
+        return False
     found, node = 0, logger
     while node is not None:
         for h in node.handlers:
             found += 1
-            if rec.levelno >= h.level:
+            if rec.levelno >= h.level and h.filter(rec):
                 return True
         if not node.propagate:
             break
