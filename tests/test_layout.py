@@ -27,6 +27,11 @@ MOVED = {
         "section": "sgdbench.bench.instructions_section:section",
     },
     "sgdbench.benchheadline": {"headline": "sgdbench.bench.headline:headline"},
+    "sgdbench.claims_report": {
+        "FIGURES": "sgdbench.claims.report:FIGURES",
+        "figures": "sgdbench.claims.report:figures",
+        "render": "sgdbench.claims.report:render",
+    },
     "sgdbench.distributed.bench": {
         "section": "sgdbench.bench.ddp_section:section",
         "with_section": "sgdbench.bench.ddp_section:with_section",
