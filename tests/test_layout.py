@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,14 @@ def test_old_path_is_the_new_object(old: str, name: str, new: str) -> None:
     assert getattr(importlib.import_module(old), name) is getattr(
         importlib.import_module(module), attr
     )
+
+
+def test_architecture_page_quotes_the_contracts() -> None:
+    """docs/architecture.md quotes pyproject.toml's import-linter contracts word for word."""
+    tomllib = pytest.importorskip("tomllib")  # Python ≥ 3.11
+    root = Path(__file__).parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    page = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
+    quoted = tomllib.loads(page.split("```toml\n", 1)[1].split("```", 1)[0])
+    contracts = config["tool"]["importlinter"]["contracts"]
+    assert quoted["tool"]["importlinter"]["contracts"] == contracts
