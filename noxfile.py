@@ -60,11 +60,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check, ruff format --check, and mypy (strict) on src/."""
+    """ruff check, ruff format --check, mypy (strict) on src/, and the layers contracts
+    (lint-imports: pyproject.toml's [tool.importlinter], see docs/architecture.md)."""
     _install(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("lint-imports")
 
 
 @nox.session

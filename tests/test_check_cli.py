@@ -176,8 +176,8 @@ def test_not_implemented_in_step_is_not_applicable(
     code = _check("--optimizer", f"{user_module}:NoNesterovPlease", "--only", "optimizer.nesterov*")
     assert code == 0
     assert (
-        "n/a    optimizer.nesterov[cpu-float32]  user_impls:NoNesterovPlease: cannot step with lr=0.1, "
-        "momentum=0.9, nesterov=True: NotImplementedError: nesterov is not supported yet"
+        "n/a    optimizer.nesterov[cpu-float32]  user_impls:NoNesterovPlease: cannot step with "
+        "lr=0.1, momentum=0.9, nesterov=True: NotImplementedError: nesterov is not supported yet"
     ) in capsys.readouterr().out
 
 

@@ -13,7 +13,6 @@ maximum, so the band shows every run, not an assumed distribution.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import matplotlib
 
@@ -23,6 +22,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sgdbench._figures import save
 from sgdbench.training import History
 
 __all__ = ["plot_comparison", "plot_history", "save"]
@@ -82,9 +82,3 @@ def plot_comparison(groups: Mapping[str, History | Sequence[History]], title: st
 def plot_history(runs: History | Sequence[History], title: str = "") -> Figure:
     """The chapter's first figure: train/test accuracy and loss of one method."""
     return plot_comparison({"": runs}, title)
-
-
-def save(fig: Figure, path: str | Path) -> None:
-    """Write ``fig`` as PNG (fixed dpi and no timestamp metadata) and close it."""
-    fig.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(fig)

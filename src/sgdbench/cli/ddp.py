@@ -46,8 +46,9 @@ def add_parser(sub: Any) -> None:
 
 
 def ddp_bench(args: argparse.Namespace) -> int:
+    from sgdbench.bench.ddp_section import update_benchmarks_md
     from sgdbench.distributed import RankFailed
-    from sgdbench.distributed.bench import STORE, Settings, measure, update_benchmarks_md
+    from sgdbench.distributed.bench import STORE, Settings, measure
 
     bad = [k for k in args.world_sizes if args.batch_size % k]
     if bad:

@@ -140,7 +140,7 @@ def claims(args: argparse.Namespace) -> int:
     and on a machine shared with other jobs a two-thread pool's waits made single epochs up to
     40× slower, which the seconds-based claims (momentum, per second) would have measured.
     """
-    from sgdbench import claims_report
+    from sgdbench.claims import report as claims_report
 
     seeds = list(range(args.seeds))
     threads = torch.get_num_threads()

@@ -27,7 +27,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
-from sgdbench.cli._common import Parser, ddp_options, int_at_least
+from sgdbench._args import Parser, ddp_options, int_at_least
 
 
 def parser() -> argparse.ArgumentParser:

@@ -22,7 +22,6 @@ import platform
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,12 +29,14 @@ import torch
 from sgdbench.distributed._group import WorkerGroup
 from sgdbench.distributed._train import Config
 
-__all__ = ["FORMAT", "STORE", "measure", "section", "update_benchmarks_md", "with_section"]
+__all__ = ["FORMAT", "STORE", "Settings", "measure"]
 
 FORMAT = "sgdbench-ddp/1"
 TASK = "sgdbench.distributed._train:train_task"
 STORE = "ddp-cpu.json"  # under OUT/benchmarks/
-BEGIN, END = "<!-- data-parallel: begin -->", "<!-- data-parallel: end -->"
+# BENCHMARKS.md's section from this data is rendered by sgdbench.bench.ddp_section (a higher
+# layer); its old names here still resolve, on first use, through __getattr__ below.
+_MOVED = {"BEGIN", "END", "section", "update_benchmarks_md", "with_section"}
 
 
 @dataclass(frozen=True)
@@ -117,68 +118,11 @@ def _row(label: str, k: int, plain: dict[str, Any], timed: dict[str, Any] | None
     return row
 
 
-def _q(d: dict[str, float], fmt: str, scale: float = 1.0) -> str:
-    return f"{d['median'] * scale:{fmt}} ({d['q1'] * scale:{fmt}}–{d['q3'] * scale:{fmt}})"
+def __getattr__(name: str) -> Any:
+    """``section``, ``with_section``, ``update_benchmarks_md``, ``BEGIN``, ``END``: moved to
+    :mod:`sgdbench.bench.ddp_section`; imported from there when first asked for here."""
+    if name in _MOVED:
+        from sgdbench.bench import ddp_section
 
-
-def section(data: dict[str, Any]) -> list[str]:
-    """BENCHMARKS.md's data-parallel section (markdown lines, between the markers)."""
-    m, st = data["machine"], data["settings"]
-    base = data["rows"][0]["epoch_ms"]["median"]
-    lines = [
-        BEGIN,
-        "## Data-parallel epochs (DDP on gloo)",
-        "",
-        f"`python -m sgdbench ddp-bench --world-sizes {','.join(map(str, st['world_sizes']))} "
-        f"--epochs {st['epochs']}` on {m['cores']} cores ({m['cpu']}), torch {m['torch']}: "
-        f"the chapter's 2-16-2 network, global batch {st['batch_size']} split over k ranks on one "
-        "machine, loopback, one torch thread per rank (torchrun's default). Medians over epochs "
-        "(first left out) with the interquartile range.",
-        "",
-        "| world size k | per-rank batch | steps/epoch | epoch (ms) | × no-DDP | all-reduce share "
-        "| all-reduce per step (ms) | timing hook's overhead |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in data["rows"]:
-        comm = (
-            [
-                _q(r["comm_share"], ".0%"),
-                _q(r["comm_ms_per_step"], ".3f"),
-                f"×{r['hook_overhead']:.2f}",
-            ]
-            if "comm_share" in r
-            else ["–", "–", "–"]
-        )
-        lines.append(
-            f"| {r['label']} | {r['per_rank_batch']} | {r['steps_per_epoch']} | "
-            f"{_q(r['epoch_ms'], '.2f')} | ×{r['epoch_ms']['median'] / base:.2f} | "
-            + " | ".join(comm)
-            + " |"
-        )
-    lines += [
-        "",
-        "What two cores can show: k ranks on one 2-core machine share the same cores, so no "
-        "world size computes faster; the table measures what data parallelism *adds* per epoch "
-        "(DDP's bookkeeping and the all-reduce over loopback), not the speed-up across machines. "
-        "The all-reduce share is timed by a DDP communication hook; k = 1 runs DDP with a "
-        "one-rank group (its all-reduce is a no-op copy).",
-        END,
-    ]
-    return lines
-
-
-def update_benchmarks_md(path: Path, data: dict[str, Any]) -> str:
-    """BENCHMARKS.md's text with the data-parallel section replaced (or appended)."""
-    return with_section(
-        path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n", data
-    )
-
-
-def with_section(text: str, data: dict[str, Any]) -> str:
-    """``text`` with the data-parallel section replaced (or appended)."""
-    block = "\n".join(section(data))
-    if BEGIN in text and END in text:
-        head, _, rest = text.partition(BEGIN)
-        _, _, tail = rest.partition(END)
-        return head + block + tail
-    return text.rstrip("\n") + "\n\n" + block + "\n"
+        return getattr(ddp_section, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
