@@ -18,7 +18,7 @@ __all__ = ["GATE", "INSTRUCTION_THRESHOLD", "instructions", "wall_time"]
 # The figures the gate tracks: each is sgdbench's code over torch's doing the same work (or SGD
 # over GD, both through Batches), timed in the same rounds, so "higher" always means "got slower".
 # Thresholds: max(15 %, 5 × CV), CV measured over 6 default runs on the 2-core CI machine
-# (README, "Regression gate"): a change between two runs has sd ≈ √2·CV, so 5·CV is 3.5 sd.
+# (docs/gate.md): a change between two runs has sd ≈ √2·CV, so 5·CV is 3.5 sd.
 GATE = (
     Ratio("test_iteration_cost[cpu-n800]", "Batches", "DataLoader", 0.22),  # CV 4.4 %
     Ratio("test_epoch_cost[cpu-n800]", "SGD-32 Batches", "SGD-32 DataLoader", 0.15),  # 1.4 %
@@ -29,7 +29,7 @@ GATE = (
 )
 
 # Relative worsening that fails the instruction gate, for each case's count and each ratio.
-# Measured here (README, "Instruction counts"): over 10 unchanged runs the largest change of any
+# Measured here (docs/instructions.md): over 10 unchanged runs the largest change of any
 # count or ratio against the baseline was 0.30 %; 1 % is 3.3 times that, and one injected tensor
 # op per training step (+2.5 % on an SGD-32 epoch) is 2.5 times above it.
 INSTRUCTION_THRESHOLD = 0.01

@@ -4,7 +4,7 @@ The benchmarks (benchmarks/) time their compared cases interleaved and store eve
 time per case in ``extra_info["times_s"]``. Here those become medians with IQRs, and ratios
 *paired by round* (case A's time in round i over case B's in round i), whose median is what the
 regression gate tracks: absolute times drift by tens of percent between runs on a shared
-machine, same-round ratios much less (see README, "Regression gate").
+machine, same-round ratios much less (see docs/gate.md).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class Ratio:
 
 
 def targets(run: dict[str, Any]) -> list[tuple[str, float | None, float, str]]:
-    """(figure, measured or None, target, "≥" or "≤") for each of the README's targets."""
+    """(figure, measured or None, target, "≥" or "≤") for each of the targets in docs/benchmarks.md."""
 
     def med(bench: str, num: str, den: str) -> float | None:
         m = Ratio(bench, num, den).measure(run)

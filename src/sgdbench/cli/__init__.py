@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=fraction,
         default=None,
         help="relative worsening that fails the gate, for every tracked ratio "
-        "(default: each ratio's own, from its measured noise; see README)",
+        "(default: each ratio's own, from its measured noise; see docs/gate.md)",
     )
     br.add_argument(
         "--save-baseline",

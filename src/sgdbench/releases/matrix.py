@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 FORMAT = "sgdbench-releases/1"
-# Two runs of one build differ by ≤ 0.30 % in any count (README, "Instruction counts"); a move
+# Two runs of one build differ by ≤ 0.30 % in any count (docs/instructions.md); a move
 # of more than 1 % between releases is a change to explain (the regression gate's threshold).
 INSTRUCTION_CHANGE = 0.01
 # Row label → (counted case, per step?).
