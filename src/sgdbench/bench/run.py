@@ -78,7 +78,7 @@ class Ratio:
 
 
 def targets(run: dict[str, Any]) -> list[tuple[str, float | None, float, str]]:
-    """(figure, measured or None, target, "≥" or "≤") for each of the targets in docs/benchmarks.md."""
+    """(figure, measured or None, target, "≥" or "≤") for each target (docs/benchmarks.md)."""
 
     def med(bench: str, num: str, den: str) -> float | None:
         m = Ratio(bench, num, den).measure(run)

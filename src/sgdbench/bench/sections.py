@@ -1,7 +1,7 @@
 """BENCHMARKS.md's wall-time sections, each a list of markdown lines from one run.
 
-:func:`targets_met` (the targets in docs/benchmarks.md), :func:`epoch` (epoch and iteration cost, then the
-same-run ratios), :func:`batch_size` (cost against the batch size, with its plot) and
+:func:`targets_met` (the targets, docs/benchmarks.md), :func:`epoch` (epoch and iteration cost, then
+the same-run ratios), :func:`batch_size` (cost against the batch size, with its plot) and
 :func:`time_to_accuracy`. :mod:`sgdbench.bench.report` puts them in order.
 """
 
