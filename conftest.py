@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import os
+from typing import Any
 
 import pytest
 import torch
@@ -62,3 +64,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def device(request: pytest.FixtureRequest) -> torch.device:
     """Each device present: cpu always, cuda where a GPU is (skipped with a reason elsewhere)."""
     return torch.device(request.param)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Skips said once per reason, with a count, instead of pytest's line per test location:
+    what cannot run on this machine (no CUDA device, one GPU for NCCL), and the conformance
+    suite's own n/a and fact verdicts on the built-in implementations (``-rs`` lists each)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: collections.Counter[str] = collections.Counter()
+    for report in skipped:
+        reason = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else "")
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith(("not applicable:", "not the declared", "not declared")):
+            reason = "a conformance verdict on a built-in implementation: n/a or a reported fact"
+        reasons[reason] += 1
+    terminalreporter.write_sep("-", f"{len(skipped)} skipped, by reason (-rs lists each)")
+    for reason, n in reasons.most_common():
+        terminalreporter.write_line(f"{n:5d}  {reason}")

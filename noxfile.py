@@ -55,7 +55,16 @@ def tests(session: nox.Session) -> None:
     """Unit tests, claims (quick) and properties; Hypothesis profile ``ci`` when CI is set."""
     _install(session, "test")
     # every core (2 in CI); the tests that spawn process groups stay in one worker (loadgroup)
-    session.run("pytest", "-n", "auto", "--dist", "loadgroup", *session.posargs)
+    session.run("pytest", "-n", "auto", "--dist", "loadgroup", "-m", "not slow", *session.posargs)
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """The tests marked slow (seconds each): the conformance suite's self-check (every planted
+    bug caught, every correct implementation passing, 100 examples a check) and the bitwise
+    SGD-32 reproductions; CI runs it after ``tests``."""
+    _install(session, "test")
+    session.run("pytest", "-n", "auto", "--dist", "loadgroup", "-m", "slow", *session.posargs)
 
 
 @nox.session

@@ -3,6 +3,7 @@ bitwise repeatable, and another seed gives another run."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from sgdbench.data import Batches, two_moons
 from sgdbench.training import train_test
 
 
+@pytest.mark.slow  # ~12 s: nox -s slow
 @given(seed=seeds, other=seeds, batch_size=st.sampled_from([8, 32, 160]))
 def test_same_seed_same_history(seed: int, other: int, batch_size: int) -> None:
     """Reproducibility: one seed fixes init and shuffling, so the History is bitwise the same;

@@ -22,6 +22,10 @@ from properties import test_minibatches
 from sgdbench.conformance import Report, check_dropout, check_optimizer, planted, settings_for
 from sgdbench.data import Batches
 
+# 100 examples per check on every planted bug and every correct implementation: ~80 s of CPU,
+# so it runs in its own session (nox -s slow), which CI runs after nox -s tests.
+pytestmark = pytest.mark.slow
+
 # The settings every planted Batches bug is hunted with. A property's settings are fixed when
 # @given wraps it, so each case re-wraps the property's inner test with its own strategies and
 # these settings; the property itself is untouched.

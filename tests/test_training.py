@@ -46,7 +46,9 @@ def seed_train_test(model, train_loader, X_train, y_train, X_test, y_test, epoch
 
 
 @pytest.mark.parametrize(
-    ("batch_size", "shuffle"), [(32, True), (None, False)], ids=["SGD-32", "GD"]
+    ("batch_size", "shuffle"),
+    [pytest.param(32, True, marks=pytest.mark.slow), (None, False)],  # SGD-32: ~18 s each
+    ids=["SGD-32", "GD"],
 )
 @pytest.mark.parametrize("seed", [0, 1])
 def test_seed_reproduction_is_bitwise_identical(
