@@ -55,6 +55,14 @@ def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
                     assert not any(g["nesterov"] for g in self.param_groups), "internal state"
                     return super().step(closure)
 
+            class ClearsGrads(torch.optim.SGD):
+                def step(self, closure=None):
+                    out = super().step(closure)
+                    for g in self.param_groups:
+                        for p in g["params"]:
+                            p.grad = None
+                    return out
+
             class PickyMomentum(torch.optim.SGD):
                 # takes momentum 0.9 (the probe's value) but refuses the checks' others
                 def __init__(self, params, lr=1e-3, momentum=0.0, **kw):
@@ -169,6 +177,14 @@ def test_an_assert_inside_the_implementation_is_reported_as_raised(
     assert "raised AssertionError: internal state" in capsys.readouterr().out
 
 
+def test_a_step_that_clears_the_gradients_is_said_so(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _check("--optimizer", f"{user_module}:ClearsGrads", "--only", "optimizer.grad_unch*")
+    assert code == 1
+    assert "step 1 set p.grad of parameter 0 to None" in capsys.readouterr().out
+
+
 def test_not_implemented_in_step_is_not_applicable(
     user_module: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -273,6 +289,18 @@ def test_correct_but_unusual_optimizers_exit_0_with_the_right_checks_not_applica
     na = {r["check"].split(".")[1] for r in data["results"] if r["status"] == "n/a"}
     assert na == not_applicable
     assert data["counts"]["error"] == 0
+
+
+def test_a_correct_decoupled_sgdw_holds(tmp_path: Path) -> None:
+    """Declared decoupled, its decay is checked in that form and compared with torch's coupled
+    SGD only without decay (matches_torch, low_precision)."""
+    out = tmp_path / "out"
+    code = _check("--optimizer", f"{PLANTED}:DecoupledSGDW", "--weight-decay", "decoupled",
+                  "--dtype", "float32", "--out", str(out))  # fmt: skip
+    data = json.loads((out / "conformance.json").read_text())
+    assert code == 0, [(r["id"], r["message"]) for r in data["results"] if r["status"] == "fails"]
+    facts = {r["check"]: r["status"] for r in data["results"] if r["fact_only"]}
+    assert facts == {"optimizer.weight_decay_coupled": "fails"}
 
 
 def test_xpass_and_unmatched_xfails_are_reported(

@@ -317,9 +317,10 @@ class _Printed(io.TextIOBase):
 
 
 def _would_emit(logger: logging.Logger, rec: logging.LogRecord) -> bool:
-    """Whether a handler would write ``rec`` (logging.Logger.callHandlers' walk): torch's
-    DEBUG trace records, which go nowhere unless TORCH_TRACE is set, are not counted."""
-    if not logger.filter(rec):
+    """Whether a handler would take ``rec`` (logging.Logger.callHandlers' walk, filters
+    included). DEBUG records are not counted: torch's structured trace alone sends tens of
+    thousands to a handler that writes nothing unless TORCH_TRACE is set."""
+    if rec.levelno < logging.INFO or not logger.filter(rec):
         return False
     found, node = 0, logger
     while node is not None:

@@ -80,6 +80,12 @@ def grad_unchanged(impl: OptimizerUnderTest, case: Case, variant: Variant) -> No
             feed(params, step, variant)
             opt.step()
             for i, (p, g) in enumerate(zip(params, step, strict=True)):
+                if g is not None and p.grad is None:
+                    raise AssertionError(
+                        f"step {t + 1} set p.grad of parameter {i} to None; step() must leave "
+                        f"gradients as they were (zero_grad clears them, not step) "
+                        f"[{_call(impl, kwargs)}]"
+                    )
                 if g is not None and not torch.equal(p.grad.to("cpu"), g):  # type: ignore[union-attr]
                     diff = (p.grad.to("cpu") - g).abs().max().item()  # type: ignore[union-attr]
                     raise AssertionError(

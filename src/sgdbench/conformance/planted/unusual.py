@@ -11,7 +11,14 @@ from typing import Any
 
 import torch
 
-__all__ = ["HeavyBallSGD", "NarrowSGD", "PlainSGD", "StrictKwargsSGD", "SwallowsKwargsSGD"]
+__all__ = [
+    "DecoupledSGDW",
+    "HeavyBallSGD",
+    "NarrowSGD",
+    "PlainSGD",
+    "StrictKwargsSGD",
+    "SwallowsKwargsSGD",
+]
 
 
 class NarrowSGD(torch.optim.SGD):
@@ -45,6 +52,25 @@ class HeavyBallSGD(torch.optim.SGD):
         if momentum <= 0:
             raise ValueError(f"HeavyBallSGD needs momentum > 0, but got {momentum}")
         super().__init__(params, lr=lr, momentum=momentum, **kw)
+
+
+class DecoupledSGDW(torch.optim.SGD):
+    """SGDW (Loshchilov & Hutter), declared ``--weight-decay decoupled``: θ ← θ − γλθ − γv,
+    v torch's momentum recursion on ∇L alone (the decay is applied first, outside it)."""
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        decays = [group["weight_decay"] for group in self.param_groups]
+        for group, wd in zip(self.param_groups, decays, strict=True):
+            for p in group["params"]:
+                if p.grad is not None and wd != 0:
+                    p.mul_(1 - group["lr"] * wd)
+            group["weight_decay"] = 0.0
+        try:
+            return super().step(closure)
+        finally:
+            for group, wd in zip(self.param_groups, decays, strict=True):
+                group["weight_decay"] = wd
 
 
 class PlainSGD(torch.optim.Optimizer):
