@@ -56,8 +56,10 @@ def expectation(impl: DropoutUnderTest, case: Case, variant: Variant) -> None:
         raise AssertionError(
             f"mean of {SAMPLES} dropout({x[i].item()!r}, p={p}) = {mean[i].item()!r} at "
             f"{list(i)}; independent draws with E[dropout(x)] = x fall outside "
-            f"±{tol[i].item():.3g} of x with probability ≤ {FALSE_ALARM / k:.3g}, so the "
-            f"expectation is not x [{impl.name}(x.expand({SAMPLES}, …), p={p}) {variant}]"
+            f"±{tol[i].item():.3g} of x with probability ≤ {FALSE_ALARM / k:.3g}: either "
+            f"E[dropout(x)] ≠ x, or the {SAMPLES} samples along the batch axis are not drawn "
+            f"independently as the declared mask says "
+            f"[{impl.name}(x.expand({SAMPLES}, …), p={p}) {variant}]"
         )
 
 
