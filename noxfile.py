@@ -202,9 +202,19 @@ CONFORMANCE = {
     ],
     "torch-F.dropout": ["--dropout", "torch.nn.functional:dropout", "--dropout-bitwise"],
     "torch-nn.Dropout": ["--dropout", "torch.nn:Dropout", "--dropout-bitwise"],
-    "torch-nn.Dropout1d": ["--dropout", "torch.nn:Dropout1d", "--dropout-rank", "3"],
-    "torch-nn.Dropout2d": ["--dropout", "torch.nn:Dropout2d", "--dropout-rank", "4"],
-    "torch-nn.Dropout3d": ["--dropout", "torch.nn:Dropout3d", "--dropout-rank", "5"],
+    # declared what they document: one draw per sample and channel
+    "torch-nn.Dropout1d": [
+        *["--dropout", "torch.nn:Dropout1d", "--dropout-rank", "3"],
+        *["--dropout-structure", "channel"],
+    ],
+    "torch-nn.Dropout2d": [
+        *["--dropout", "torch.nn:Dropout2d", "--dropout-rank", "4"],
+        *["--dropout-structure", "channel"],
+    ],
+    "torch-nn.Dropout3d": [
+        *["--dropout", "torch.nn:Dropout3d", "--dropout-rank", "5"],
+        *["--dropout-structure", "channel"],
+    ],
     "torch-nn.AlphaDropout": ["--dropout", "torch.nn:AlphaDropout"],
     "torch-nn.FeatureAlphaDropout": [
         *["--dropout", "torch.nn:FeatureAlphaDropout", "--dropout-rank", "4"]

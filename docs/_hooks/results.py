@@ -44,22 +44,23 @@ def on_files(files: Files, config: MkDocsConfig, **_: Any) -> Files:
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+_PAIR = re.compile(r"\]( ?)\[")
 
 
 def _escape_index_pairs(markdown: str) -> str:
     """``θ[0][0]`` in a report's prose reads, to mkdocs-autorefs, as a reference to an anchor
-    ``0`` (and fails the strict build): escape ``][`` outside code, where Markdown shows it as
-    written either way."""
+    ``0`` (and fails the strict build), and so does ``[1, 1] [impl(x) cpu]``: escape ``][`` and
+    ``] [`` outside code, where Markdown shows them as written either way."""
     out, fenced = [], False
     for line in markdown.split("\n"):
         if _FENCE.match(line):
             fenced = not fenced
-        elif not fenced and "][" in line:
+        elif not fenced and _PAIR.search(line):
             parts, last = [], 0
             for m in _CODE_SPAN.finditer(line):
-                parts += [line[last : m.start()].replace("][", "]\\["), m.group(0)]
+                parts += [_PAIR.sub(r"]\1\\[", line[last : m.start()]), m.group(0)]
                 last = m.end()
-            line = "".join([*parts, line[last:].replace("][", "]\\[")])
+            line = "".join([*parts, _PAIR.sub(r"]\1\\[", line[last:])])
         out.append(line)
     return "\n".join(out)
 

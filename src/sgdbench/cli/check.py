@@ -237,8 +237,9 @@ def check_index(args: argparse.Namespace) -> int:
     text = (
         "# Conformance reports\n\nWritten by `python -m sgdbench check-index` from the "
         f"reports below (torch {', '.join(torch_versions)}). `FAIL` counts failing checks "
-        "(per device and dtype); facts about an undeclared weight-decay form are not counted.\n\n"
-        + index(reports)
+        "(per device and dtype), XPASS included; `error` counts harness errors (no verdict); facts "
+        "about what the author did not declare (the other weight-decay form, an undeclared "
+        "in-place write, another mask structure) are not counted.\n\n" + index(reports)
     )
     with staged_output(folder) as stage:
         (stage / "INDEX.md").write_text(text, encoding="utf-8")
