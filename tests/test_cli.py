@@ -26,8 +26,11 @@ def test_reproduce_writes_json_and_figures_byte_identical(
     assert cli.main(["reproduce", "--epochs", "3", "--seeds", "2", "--out", str(a)]) == 0
     out, err = capsys.readouterr()
     assert "SGD-32" in out and "GD" in out and "final test acc" in out  # the summary table
-    assert "[4/4] seed 1 GD" in err  # progress
-    assert cli.main(["reproduce", "--epochs", "3", "--seeds", "2", "--out", str(b)]) == 0
+    assert "GD: 2 seed(s) stacked" in err  # progress
+    # one seed after another: the same numbers, byte for byte (sgdbench.stacked's contract)
+    args = ["reproduce", "--epochs", "3", "--seeds", "2", "--out", str(b), "--sequential"]
+    assert cli.main(args) == 0
+    assert "[4/4] seed 1 GD" not in capsys.readouterr().err
     files = _files(a)
     assert set(files) == {
         "reproduce.json",
@@ -42,6 +45,8 @@ def test_reproduce_writes_json_and_figures_byte_identical(
     assert len(data["runs"]["GD"][1]["test_loss"]) == 3
     assert "epoch_seconds" not in files["reproduce.json"].decode()
     timings = json.loads(files["reproduce_timings.json"])
+    assert len(timings["stacked_epoch_seconds"]["GD"]) == 3
+    timings = json.loads(_files(b)["reproduce_timings.json"])
     assert len(timings["epoch_seconds"]["GD"]["0"]) == 3
     assert not [p for p in a.iterdir() if p.name.startswith(".staging")]
 
@@ -51,7 +56,10 @@ def test_reproduce_writes_json_and_figures_byte_identical(
     [
         (["--epochs", "0"], "argument --epochs: must be ≥ 1 and ≤ 100000, but got 0"),
         (["--epochs", "ten"], "argument --epochs: must be an integer, but got 'ten'"),
-        (["--seeds", "-2"], "argument --seeds: must be ≥ 1 and ≤ 1000, but got -2"),
+        (["--seeds", "-2"], "argument --seeds: must be ≥ 1 and ≤ 100000, but got -2"),
+        (["--hidden", "16,0"], "argument --hidden: every width must be ≥ 1, but got '16,0'"),
+        (["--dropout", "1.5"], "argument --dropout: must be in [0, 1], but got 1.5"),
+        (["--optimizer-kwargs", "[1]"], "argument --optimizer-kwargs: must be a JSON object"),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )
@@ -156,4 +164,34 @@ def test_claims_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         cli.main(["claims", "--seeds", "0"])
     assert exc.value.code == 2
-    assert "argument --seeds: must be ≥ 1 and ≤ 1000, but got 0" in capsys.readouterr().err
+    assert "argument --seeds: must be ≥ 1 and ≤ 100000, but got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--optimizer", "Adam"],
+            "--optimizer 'Adam' is not supported: the stacked trainer runs torch.optim.SGD only",
+        ),
+        (
+            ["--optimizer-kwargs", '{"lr": 0.1, "foreach": true}'],
+            "--optimizer-kwargs: `optimizer` has ['foreach'], which the stacked trainer does not "
+            "implement",
+        ),
+        (
+            ["--optimizer-kwargs", '{"lr": -1}'],
+            "--optimizer-kwargs: `optimizer['lr']` must be in [0.0, inf], but got -1",
+        ),
+    ],
+)
+def test_reproduce_refuses_what_the_stacked_trainer_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    """An optimizer or setting the stacked trainer does not implement: one line naming the
+    argument and what is supported, exit 2, nothing written; never a silent fallback."""
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "--epochs", "1", "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

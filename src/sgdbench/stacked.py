@@ -27,11 +27,12 @@ That is what makes a claim over 1,000 stacked seeds a claim about the chapter's 
 
 Where torch's batched GEMM is not the per-matrix GEMM (a product with ``k·m·n < 400``, which
 bmm computes with its own loop, or with a dimension of 1, where MKL's single GEMM takes another
-route than its batched one), the stacked trainer calls ``torch.mm`` per seed instead, so the result stays the single run's. Bitwise equality is checked, for
-generated widths, batch sizes, hyper-parameters, schedules and dropout rates, by
-properties/test_stacked.py, on the CPU with the thread count of the run. Elsewhere (another
-device's batched kernels, another thread count) the stacked trainer runs the same operations
-but the GEMM may sum in another order; see :data:`BITWISE_ON`.
+route than its batched one), the stacked trainer calls ``torch.mm`` per seed instead, so the
+result stays the single run's. Bitwise equality is checked, for generated widths, batch sizes,
+hyper-parameters, schedules, dropout rates and chunkings, by properties/test_stacked.py, on the
+CPU at the thread count both run with (:data:`BITWISE_ON`). The stacked trainer runs on the CPU
+only: another device's batched kernels and random streams (CUDA's Philox dropout masks) are not
+those of its single runs, and no GPU has been available to derive a bound on the difference.
 
 Supported: the :func:`sgdbench.models.mlp` family with ``torch.nn.Dropout`` (any widths, any
 p), ``torch.optim.SGD`` with every option of its update (lr, momentum, dampening, Nesterov,
@@ -79,6 +80,7 @@ _BMM_OWN_LOOP_BELOW = 400
 def _batched_is_single(m: int, k: int, n: int) -> bool:
     """Whether torch.bmm of ``[S, m, k] @ [S, k, n]`` is bitwise S calls of torch.mm."""
     return min(m, k, n) > 1 and m * k * n >= _BMM_OWN_LOOP_BELOW
+
 
 _CHUNK_BYTES = 256 * 2**20  # activations held per chunk of seeds
 
@@ -165,8 +167,9 @@ def _linear(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
 class _Net:
     """The stacked network of one chunk of seeds: parameters, momentum buffers, generators."""
 
-    def __init__(self, seeds: list[int], in_f: int, hidden: tuple[int, ...], out_f: int,
-                 dropout: float) -> None:
+    def __init__(
+        self, seeds: list[int], in_f: int, hidden: tuple[int, ...], out_f: int, dropout: float
+    ) -> None:
         params: list[list[Tensor]] = []
         self.generators: list[torch.Generator] = []
         outer = torch.get_rng_state()
@@ -232,19 +235,19 @@ class _Net:
         g = torch.zeros_like(logp).scatter_(2, y.unsqueeze(2), -1.0 / y.shape[1])
         dz = torch._log_softmax_backward_data(g, logp, 2, logp.dtype)
         grads: list[Tensor] = [torch.empty(0)] * len(self.params)
-        for l in range(len(saved) - 1, -1, -1):
-            x = saved[l][0]
-            w = self.params[2 * l]
-            grads[2 * l] = _mm(dz.transpose(1, 2), x)  # mm_mat2_backward for W.t(): (gᵀx)
-            grads[2 * l + 1] = dz.sum(1)  # addmm's bias broadcast: sum_to over the batch
-            if l == 0:
+        for k in range(len(saved) - 1, -1, -1):
+            x = saved[k][0]
+            w = self.params[2 * k]
+            grads[2 * k] = _mm(dz.transpose(1, 2), x)  # mm_mat2_backward for W.t(): (gᵀx)
+            grads[2 * k + 1] = dz.sum(1)  # addmm's bias broadcast: sum_to over the batch
+            if k == 0:
                 break
             if x.shape[1] == 1 and x.shape[2] == 1:  # a 1×1 input reads as column-major to
                 # mm_mat1_backward, which then forms (W.t() · gᵀ)ᵀ
                 da = torch.stack([torch.mm(v.t(), u.t()).t() for v, u in zip(w, dz, strict=True)])
             else:
                 da = _mm(dz, w)  # mm_mat1_backward: g · W
-            prev = saved[l - 1]
+            prev = saved[k - 1]
             if len(prev) == 3:  # through dropout: MulBackward, grad · noise
                 da = da * prev[2]
             dz = torch.ops.aten.threshold_backward(da, prev[1], 0)
@@ -349,8 +352,8 @@ def train_seeds(
     bounds = [(i, min(i + batch, n)) for i in range(0, stop, batch)]
     if not bounds:
         raise ValueError(f"`batch_size` {batch} with drop_last leaves no batch of {n} samples")
-    size = check_int("chunk", chunk, minimum=1) if chunk is not None else _chunk(
-        n, hidden, len(seeds)
+    size = (
+        check_int("chunk", chunk, minimum=1) if chunk is not None else _chunk(n, hidden, len(seeds))
     )
     lrs, moms = _schedule(opts, schedule, epochs)
     in_f = split.X_train.shape[1]
@@ -367,8 +370,10 @@ def train_seeds(
         for epoch in range(epochs):
             t0 = _clock()
             perms = net.epoch_order(n, shuffle)
-            X = split.X_train.expand(len(part), *split.X_train.shape) if perms is None else (
-                split.X_train[perms]
+            X = (
+                split.X_train.expand(len(part), *split.X_train.shape)
+                if perms is None
+                else (split.X_train[perms])
             )
             Y = split.y_train.expand(len(part), n) if perms is None else split.y_train[perms]
             for h, k in bounds:

@@ -26,6 +26,8 @@ from sgdbench.claims.regularisation import (
     claim_dropout_eval,
     claim_dropout_gap,
     claim_weight_decay,
+    weight_decay_runs,
+    weight_norms,
     wide_runs,
 )
 from sgdbench.claims.schedules import (
@@ -86,5 +88,7 @@ __all__ = [
     "spearman",
     "top_eigenvalue",
     "train_epochs",
+    "weight_decay_runs",
+    "weight_norms",
     "wide_runs",
 ]

@@ -11,9 +11,10 @@ import torch
 from torch import Tensor, nn
 
 from sgdbench.data import Split
+from sgdbench.stacked import SeedRuns, train_seeds
 from sgdbench.training import History, train_test
 
-__all__ = ["Claim", "Progress", "say", "span", "train_epochs"]
+__all__ = ["Claim", "Progress", "bands", "first", "say", "span", "stacked", "train_epochs"]
 
 Progress = Callable[[str], None] | None
 
@@ -29,6 +30,46 @@ class Claim:
     rule: str
     holds: bool | None  # None: the chapter's statement is reported on, not asserted
     data: dict[str, Any] = field(default_factory=dict)
+    # The per-seed statement the verdict rests on, and whether it held in each seed: CLAIMS.md
+    # reports the share with its Wilson interval (None: the claim has no per-seed statement).
+    statement: str = ""
+    per_seed: list[bool] | None = None
+
+
+def first(runs: dict[str, list[Any]], n: int) -> dict[str, list[Any]]:
+    """Every list of ``runs`` cut to its first ``n`` seeds (a verdict on fewer seeds)."""
+    return {k: v[:n] for k, v in runs.items()}
+
+
+def bands(curves: Sequence[Sequence[float]]) -> dict[str, list[float]]:
+    """Per epoch over seeds: mean, min, max and the 5 % and 95 % quantiles (what a figure
+    draws and claims.json keeps, instead of every seed's curve)."""
+    import numpy as np
+
+    arr = np.asarray(curves, dtype=float)
+    return {
+        "mean": arr.mean(axis=0).tolist(),
+        "min": arr.min(axis=0).tolist(),
+        "max": arr.max(axis=0).tolist(),
+        "q05": np.quantile(arr, 0.05, axis=0).tolist(),
+        "q95": np.quantile(arr, 0.95, axis=0).tolist(),
+    }
+
+
+def stacked(
+    split: Split, seeds: Sequence[int], epochs: int, label: str, progress: Progress, **kw: Any
+) -> SeedRuns:
+    """:func:`sgdbench.stacked.train_seeds` for every seed, with one progress line."""
+    import time
+
+    start = time.perf_counter()
+    runs = train_seeds(seeds, split, epochs=epochs, **kw)
+    say(
+        progress,
+        f"claims: {label}: {len(seeds)} seeds stacked, {time.perf_counter() - start:.1f} s; "
+        f"final test acc {span([h.test_acc[-1] for h in runs.histories])}",
+    )
+    return runs
 
 
 def span(xs: Sequence[float], fmt: str = ".3f") -> str:

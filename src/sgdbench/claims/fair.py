@@ -20,7 +20,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from sgdbench.claims._core import Claim, span
+from sgdbench.claims._core import Claim, bands, span
+from sgdbench.claims._stats import share
 from sgdbench.experiments import GD, SGD_32
 from sgdbench.training import History
 
@@ -91,10 +92,10 @@ def claim_fair_per_update(runs: dict[str, list[History]]) -> Claim:
         "“Strictly speaking, this comparison is not entirely fair, since SGD performs multiple "
         "parameter updates within each epoch, whereas gradient descent performs only a single "
         "update.”",
-        f"after {epochs} epochs: SGD-32 lower test loss in {_per_epoch_wins(runs)}/{n} seeds; "
-        f"after {epochs} updates each (SGD-32 at epoch {c['sgd_epoch'][0]:.0f}): test loss "
-        f"SGD-32 {span(c['sgd'], '.4f')}, GD {span(c['gd'], '.4f')}; GD at or below SGD-32 in "
-        f"{gd_ahead}/{n} seeds",
+        f"after {epochs} epochs: SGD-32 lower test loss in {share(_per_epoch_wins(runs), n)} of "
+        f"seeds; after {epochs} updates each (SGD-32 at epoch {c['sgd_epoch'][0]:.0f}): test "
+        f"loss SGD-32 {span(c['sgd'], '.4f')}, GD {span(c['gd'], '.4f')}; GD at or below SGD-32 "
+        f"in {share(gd_ahead, n)} of seeds",
         (
             f"holds: counted per update GD is ahead, in {gd_ahead}/{n} seeds, so SGD's lead per "
             "epoch comes from its extra updates"
@@ -104,7 +105,13 @@ def claim_fair_per_update(runs: dict[str, list[History]]) -> Claim:
         "holds (the caveat matters) if at GD's total number of updates GD's test loss is at or "
         "below SGD-32's in more than half the seeds",
         ok,
-        {**c, "curves": _curves(runs), "steps_per_epoch": {SGD_32.name: SGD_STEPS, GD.name: 1}},
+        {
+            **c,
+            "curves": {name: bands([h.test_loss for h in hs]) for name, hs in runs.items()},
+            "steps_per_epoch": {SGD_32.name: SGD_STEPS, GD.name: 1},
+        },
+        "GD's test loss at or below SGD-32's after GD's number of updates (same seed)",
+        [g <= s for g, s in zip(c["gd"], c["sgd"], strict=True)],
     )
 
 
@@ -134,5 +141,7 @@ def claim_fair_per_second(runs: dict[str, list[History]]) -> Claim:
         "GD's in more than half the seeds; seconds are training-pass wall time on a machine that "
         "may be shared with other jobs, compared within one run",
         ok,
-        c,
+        {**c, "curves": _curves(runs)},
+        "SGD-32's test loss below GD's within GD's training seconds (same seed)",
+        [s == s and s < g for s, g in zip(c["sgd"], c["gd"], strict=True)],
     )

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from sgdbench.claims._core import Claim, span
-from sgdbench.models import mlp
-from sgdbench.training import History
+from sgdbench.claims._core import Claim, bands, span
+from sgdbench.claims._stats import share
+from sgdbench.stacked import SeedRuns
 
 __all__ = ["RELATIVE_ZERO", "claim_dropout_low_rank", "effective_rank", "rank_above"]
 
@@ -49,30 +48,27 @@ def rank_above(sv: Tensor, fraction: float = RELATIVE_ZERO) -> int:
     return int((sv > fraction * sv.max()).sum()) if sv.numel() else 0
 
 
-def _after_dropout(model: nn.Module) -> Tensor:
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    return linears[1].weight.detach()
-
-
 def _measure(w: Tensor) -> dict[str, float]:
     sv = torch.linalg.svdvals(w.double())
     return {"erank": effective_rank(sv), "count": float(rank_above(sv))}
 
 
 def claim_dropout_low_rank(
-    runs: dict[str, list[tuple[nn.Module, History]]], seeds: Sequence[int], width: int, p: float
+    runs: dict[str, SeedRuns], width: int, p: float, n: int | None = None
 ) -> Claim:
-    """Claim 11: effective ranks of W (and of W − W₀) with and without dropout, per seed."""
+    """Claim 11: effective ranks of W (and of W − W₀) with and without dropout, per seed.
+
+    ``runs``: :func:`sgdbench.claims.wide_runs`'s nets; W is the second ``Linear``'s weight,
+    W₀ its initial value (both kept by the stacked trainer); the first ``n`` seeds are read.
+    """
     table: dict[str, dict[str, list[float]]] = {}
     spectra: dict[str, list[list[float]]] = {}
     delta_spectra: dict[str, list[list[float]]] = {}
-    for label, drop in (("no dropout", 0.0), (f"dropout {p}", p)):
+    for label in ("no dropout", f"dropout {p}"):
         cols: dict[str, list[float]] = {k: [] for k in ("erank", "count", "d_erank", "d_count")}
+        w_all, w0_all = runs[label].final[1][0][:n], runs[label].initial[1][0][:n]
         spectra[label], delta_spectra[label] = [], []
-        for seed, (model, _) in zip(seeds, runs[label], strict=True):
-            torch.manual_seed(seed)
-            w0 = _after_dropout(mlp(hidden=(width, width), dropout=drop))
-            w = _after_dropout(model)
+        for w, w0 in zip(w_all, w0_all, strict=True):
             m, d = _measure(w), _measure(w - w0)
             for k in ("erank", "count"):
                 cols[k].append(m[k])
@@ -82,7 +78,7 @@ def claim_dropout_low_rank(
         table[label] = cols
     a, b = table["no dropout"], table[f"dropout {p}"]
     lower = sum(y < x for x, y in zip(a["erank"], b["erank"], strict=True))
-    n = len(seeds)
+    n = len(a["erank"])
     few = statistics.fmean(b["count"]) <= width / 4
     ok = lower == n and few
     parts = [
@@ -111,12 +107,23 @@ def claim_dropout_low_rank(
         "matrices of low rank. That is, the weight matrices after a dropout layer W=UΣVᵀ have "
         f"an SVD where only few singular values are nonzero.” (2-{width}-{width}-2, the second "
         "hidden layer's weight)",
-        "; ".join(parts) + f"; dropout's entropy rank lower in {lower}/{n} seeds",
+        "; ".join(parts) + f"; dropout's entropy rank lower in {share(lower, n)} of seeds",
         verdict,
         "entropy rank exp(H(σ/Σσ)) (Roy & Vetterli 2007) and the count of σ_i > 0.01·σ₁; holds "
         "if dropout's entropy rank of W is below the no-dropout net's in every seed (same "
         f"initial weights) and dropout's mean count is at most {width // 4} of {width} "
         "(“only few”); W − W₀ is reported, not judged",
         ok,
-        {"ranks": table, "singular_values": spectra, "delta_singular_values": delta_spectra},
+        {
+            "ranks": table,
+            "singular_values": {k: bands(v) for k, v in _normed(spectra).items()},
+            "delta_singular_values": {k: bands(v) for k, v in _normed(delta_spectra).items()},
+        },
+        "dropout's entropy rank of W below the no-dropout net's (same initial weights)",
+        [y < x for x, y in zip(a["erank"], b["erank"], strict=True)],
     )
+
+
+def _normed(spectra: dict[str, list[list[float]]]) -> dict[str, list[list[float]]]:
+    """Each spectrum divided by its largest value, σ_i / σ₁ (what the figure draws)."""
+    return {k: [[v / s[0] if s[0] else 0.0 for v in s] for s in ss] for k, ss in spectra.items()}

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from sgdbench import plots  # first: it selects matplotlib's Agg backend
-from sgdbench.claims._core import Claim
+from sgdbench.claims._core import Claim, bands
+from sgdbench.claims._stats import share
 
 __all__ = ["FIGURES", "figures", "render"]
 
@@ -22,20 +23,54 @@ FIGURES = (
     ("momentum: test accuracy and epochs to 95 %", "claims_momentum.png"),
     ("dropout: singular values of W and W − W₀", "claims_low_rank.png"),
     ("SGD-32 vs GD per epoch, per update, per second", "claims_fair.png"),
+    ("distributions over seeds: test-loss gaps and epochs to 95 %", "claims_distributions.png"),
 )
 
 
-def render(claims: Sequence[Claim], header: str) -> str:
+def _share(c: Claim) -> str:
+    if c.per_seed is None:
+        return "— (no per-seed statement)"
+    k, n = sum(c.per_seed), len(c.per_seed)
+    return f"{c.statement}: {share(k, n)}"
+
+
+def _outcome(c: Claim) -> object:
+    """What a verdict decides, without its numbers: holds or not, or for a claim reported on
+    rather than asserted, its wording up to the first colon or parenthesis."""
+    if c.holds is not None:
+        return c.holds
+    return c.verdict.split(":")[0].split("(")[0].strip()
+
+
+def render(claims: Sequence[Claim], header: str, few: Sequence[Claim] | None = None) -> str:
+    """CLAIMS.md: one row per claim; with ``few`` (the same claims on the first seeds), a
+    column with the verdict those seeds gave, and a list of the rows where it differs."""
+    n_few = len(few[0].per_seed or []) if few else 0
+    extra = f" verdict on seeds 0–{n_few - 1} |" if few else ""
     lines = [
         "# The chapter's claims, checked",
         "",
         header,
         "",
-        "| # | the chapter says | measured: mean [min, max] over seeds | verdict | rule |",
-        "| --- | --- | --- | --- | --- |",
+        "| # | the chapter says | measured | seeds where it holds: share [Wilson 95 % CI] | "
+        f"verdict |{extra} rule |",
+        "|" + " --- |" * (7 if few else 6),
     ]
     for i, c in enumerate(claims, 1):
-        lines.append(f"| {i} | {c.sentence} | {c.measured} | **{c.verdict}** | {c.rule} |")
+        cells = [str(i), c.sentence, c.measured, _share(c), f"**{c.verdict}**"]
+        if few:
+            cells.append(few[i - 1].verdict)
+        lines.append("| " + " | ".join([*cells, c.rule]) + " |")
+    if few:
+        changed = [
+            (i, f.verdict, c.verdict)
+            for i, (c, f) in enumerate(zip(claims, few, strict=True), 1)
+            if _outcome(c) != _outcome(f)
+        ]
+        lines += ["", f"## Where seeds 0–{n_few - 1} and all seeds give different verdicts", ""]
+        lines += [
+            f"- Row {i}: on seeds 0–{n_few - 1} “{a}”; on all seeds “{b}”." for i, a, b in changed
+        ] or ["- None: every verdict is the same on the first seeds and on all of them."]
     for alt, name in FIGURES:
         lines += ["", f"![{alt}]({name})"]
     return "\n".join(lines) + "\n"
@@ -102,14 +137,18 @@ def figures(by_key: dict[str, Claim], out: Path) -> None:
     _schedules(by_key["sgd-needs-decay"], by_key["gd-no-decay"], out)
     _momentum(by_key["momentum"], out)
     _low_rank(by_key["dropout-low-rank"], out)
-    _fair(by_key["fair-per-update"], out)
+    _fair(by_key["fair-per-update"], by_key["fair-per-second"], out)
+    _distributions(by_key, out)
 
 
-def _band(ax: Any, xs: Sequence[float], curves: Sequence[Sequence[float]], label: str) -> None:
-    """Mean over seeds as a line, min–max over seeds as a shaded band."""
-    arr = np.array(curves, dtype=float)
-    (line,) = ax.plot(xs, arr.mean(axis=0), label=label)
-    ax.fill_between(xs, arr.min(axis=0), arr.max(axis=0), color=line.get_color(), alpha=0.2, lw=0)
+def _band(ax: Any, xs: Sequence[float], curves: Any, label: str) -> None:
+    """Mean over seeds as a line, 5–95 % of seeds darker, min–max lighter (``curves``: every
+    seed's curve, or :func:`sgdbench.claims._core.bands` of them)."""
+    b = curves if isinstance(curves, dict) else bands(curves)
+    xs = list(xs)[: len(b["mean"])]
+    (line,) = ax.plot(xs, b["mean"], label=label)
+    ax.fill_between(xs, b["min"], b["max"], color=line.get_color(), alpha=0.12, lw=0)
+    ax.fill_between(xs, b["q05"], b["q95"], color=line.get_color(), alpha=0.25, lw=0)
 
 
 def _batch_size(claim: Claim, out: Path) -> None:
@@ -142,7 +181,7 @@ def _schedules(sgd: Claim, gd: Claim, out: Path) -> None:
     curves = sgd.data["curves"]
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     for name, cs in {**curves, "GD (constant)": gd.data["gd_curves"]}.items():
-        _band(axes[0], range(1, len(cs[0]) + 1), cs, name)
+        _band(axes[0], range(1, _length(cs) + 1), cs, name)
     axes[0].set_yscale("log")
     axes[0].set_xlabel("epoch")
     axes[0].set_title("Training loss (SGD-32 under each schedule; GD)")
@@ -166,7 +205,7 @@ def _momentum(claim: Claim, out: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     for name, cs in claim.data["curves"].items():
-        _band(axes[0], range(1, len(cs[0]) + 1), cs, name)
+        _band(axes[0], range(1, _length(cs) + 1), cs, name)
     axes[0].axhline(0.95, color="grey", lw=0.8, ls="--")
     axes[0].set_ylim(0.5, 1.0)
     axes[0].set_xscale("log")
@@ -194,8 +233,7 @@ def _low_rank(claim: Claim, out: Path) -> None:
         (axes[1], "delta_singular_values", "W − W₀ (what training added)"),
     ):
         for label, spectra in claim.data[key].items():
-            normed = [[v / s[0] for v in s] for s in spectra]
-            _band(ax, range(1, len(normed[0]) + 1), normed, label)
+            _band(ax, range(1, _length(spectra) + 1), spectra, label)
         ax.axhline(0.01, color="grey", lw=0.8, ls="--")
         ax.set_yscale("log")
         ax.set_ylim(bottom=1e-6)  # below: float64 round-off of exactly-zero directions
@@ -208,18 +246,23 @@ def _low_rank(claim: Claim, out: Path) -> None:
     plots.save(fig, out / "claims_low_rank.png")
 
 
-def _fair(claim: Claim, out: Path) -> None:
+def _length(curves: Any) -> int:
+    return len(curves["mean"]) if isinstance(curves, dict) else len(curves[0])
+
+
+def _fair(per_update: Claim, per_second: Claim, out: Path) -> None:
+    """Test loss per epoch and per update (the stacked seeds), per second (the timed ones)."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-    for name, c in claim.data["curves"].items():
-        losses = c["test_loss"]
-        epochs = np.arange(1, len(losses[0]) + 1)
+    steps = per_update.data["steps_per_epoch"]
+    for name, b in per_update.data["curves"].items():
+        epochs = np.arange(1, _length(b) + 1)
+        _band(axes[0], epochs, b, name)
+        _band(axes[1], epochs * steps[name], b, name)
+    for name, c in per_second.data["curves"].items():
         seconds = np.array(c["seconds"], dtype=float).mean(axis=0)
-        for ax, xs in zip(
-            axes, (epochs, epochs * claim.data["steps_per_epoch"][name], seconds), strict=True
-        ):
-            _band(ax, xs, losses, name)
+        _band(axes[2], seconds, c["test_loss"], f"{name} ({len(c['test_loss'])} timed seeds)")
     for ax, label in zip(
         axes,
         ("epoch", "parameter updates", "training seconds (mean over seeds; shared machine)"),
@@ -233,3 +276,36 @@ def _fair(claim: Claim, out: Path) -> None:
         ax.legend()
     fig.tight_layout()
     plots.save(fig, out / "claims_fair.png")
+
+
+def _distributions(by_key: dict[str, Claim], out: Path) -> None:
+    """Where a distribution over seeds says more than a mean: histograms, all seeds."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    gaps = by_key["sgd-faster"].data["gaps"]
+    for epoch, g in gaps.items():
+        axes[0].hist(g, bins=40, alpha=0.5, label=f"epoch {epoch}")
+    axes[0].axvline(0, color="black", lw=0.8)
+    axes[0].set_title(f"GD − SGD-32 test loss, same seed ({len(next(iter(gaps.values())))} seeds)")
+    axes[0].set_xlabel("> 0: SGD-32 ahead")
+    table = by_key["momentum"].data["table"]
+    top = max(max(r["epochs"]) for r in table.values())
+    edges = np.unique(np.geomspace(1, top + 1, 40).round())
+    for name, r in table.items():
+        axes[1].hist(r["epochs"], bins=edges, alpha=0.5, label=name)
+    axes[1].set_xscale("log")
+    axes[1].set_title("Epochs to 95 % test accuracy (never: epochs + 1)")
+    axes[1].set_xlabel("epoch")
+    fair = by_key["fair-per-update"].data
+    diff = [s - g for s, g in zip(fair["sgd"], fair["gd"], strict=True) if s == s]  # not NaN
+    axes[2].hist(diff, bins=40, alpha=0.7, label=f"SGD-32 − GD ({len(diff)} seeds)")
+    axes[2].axvline(0, color="black", lw=0.8)
+    axes[2].set_title("Test loss at GD's number of updates, SGD-32 − GD")
+    axes[2].set_xlabel("> 0: GD ahead per update")
+    for ax in axes:
+        ax.set_ylabel("seeds")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    plots.save(fig, out / "claims_distributions.png")

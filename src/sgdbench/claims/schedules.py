@@ -26,11 +26,11 @@ from collections.abc import Callable, Sequence
 import torch
 from torch.optim import lr_scheduler
 
-from sgdbench.claims._core import Claim, Progress, say, span, train_epochs
+from sgdbench.claims._core import Claim, Progress, bands, span, stacked
+from sgdbench.claims._stats import share
 from sgdbench.claims.sgd_gd import roughness
 from sgdbench.data import Split
 from sgdbench.experiments import SGD_32
-from sgdbench.models import mlp
 from sgdbench.training import SEED_LR, SEED_MOMENTUM, History
 
 __all__ = [
@@ -61,25 +61,22 @@ def fluctuation(h: History, last: int = LAST_EPOCHS) -> float:
 def schedule_runs(
     split: Split, seeds: Sequence[int], epochs: int, progress: Progress = None
 ) -> dict[str, list[History]]:
-    """SGD-32, the seed's optimizer, under each decaying schedule of :data:`SCHEDULES`."""
-    out: dict[str, list[History]] = {}
-    for name, make in SCHEDULES.items():
-        out[name] = []
-        for seed in seeds:
-            torch.manual_seed(seed)
-            model = mlp()
-            opt = torch.optim.SGD(model.parameters(), lr=SEED_LR, momentum=SEED_MOMENTUM)
-            sched = make(opt, epochs)
-            h = train_epochs(
-                model, SGD_32.batches(split), split, opt, epochs=epochs, after_epoch=sched.step
-            )
-            out[name].append(h)
-        say(
+    """SGD-32, the seed's optimizer, under each decaying schedule of :data:`SCHEDULES`
+    (stacked; the scheduler steps after every epoch, as ``train_epochs(after_epoch=...)``)."""
+    return {
+        name: stacked(
+            split,
+            seeds,
+            epochs,
+            f"schedule {name}",
             progress,
-            f"claims: schedule {name}: final train loss "
-            f"{span([h.train_loss[-1] for h in out[name]], '.4f')}",
-        )
-    return out
+            batch_size=SGD_32.batch_size,
+            shuffle=SGD_32.shuffle,
+            optimizer={"lr": SEED_LR, "momentum": SEED_MOMENTUM},
+            schedule=lambda opt, make=make: make(opt, epochs),  # type: ignore[misc]
+        ).histories
+        for name, make in SCHEDULES.items()
+    }
 
 
 def claim_sgd_needs_decay(constant: Sequence[History], decayed: dict[str, list[History]]) -> Claim:
@@ -89,6 +86,7 @@ def claim_sgd_needs_decay(constant: Sequence[History], decayed: dict[str, list[H
         f"constant: fluctuation {span(base, '.4f')}, final train loss "
         f"{span([h.train_loss[-1] for h in constant], '.4f')}"
     ]
+    per_seed = [True] * len(base)
     verdicts, table = (
         [],
         {
@@ -101,6 +99,7 @@ def claim_sgd_needs_decay(constant: Sequence[History], decayed: dict[str, list[H
     for name, hs in decayed.items():
         fl = [fluctuation(h) for h in hs]
         wins = sum(f < b for f, b in zip(fl, base, strict=True))
+        per_seed = [ok and f < b for ok, f, b in zip(per_seed, fl, base, strict=True)]
         ratio = (
             statistics.fmean(fl) / statistics.fmean(base)
             if statistics.fmean(base)
@@ -113,8 +112,8 @@ def claim_sgd_needs_decay(constant: Sequence[History], decayed: dict[str, list[H
         table[name] = {"fluctuation": fl, "final_train_loss": final}
         parts.append(
             f"{name}: fluctuation {span(fl, '.4f')} ({ratio:.2f}× constant's mean, lower in "
-            f"{wins}/{len(base)} seeds), final train loss {span(final, '.4f')} (below "
-            f"constant's in {lower}/{len(base)} seeds)"
+            f"{share(wins, len(base))} of seeds), final train loss {span(final, '.4f')} (below "
+            f"constant's in {share(lower, len(base))})"
         )
     ok = all(verdicts)
     failed = [n for n, v in zip(decayed, verdicts, strict=True) if not v]
@@ -136,10 +135,12 @@ def claim_sgd_needs_decay(constant: Sequence[History], decayed: dict[str, list[H
         {
             "schedules": table,
             "curves": {
-                "constant": [h.train_loss for h in constant],
-                **{k: [h.train_loss for h in hs] for k, hs in decayed.items()},
+                "constant": bands([h.train_loss for h in constant]),
+                **{k: bands([h.train_loss for h in hs]) for k, hs in decayed.items()},
             },
         },
+        "every decaying schedule's fluctuation below the constant step's",
+        per_seed,
     )
 
 
@@ -156,8 +157,9 @@ def claim_gd_no_decay(sgd_constant: Sequence[History], gd: Sequence[History]) ->
         "convergence of this method.” (so GD, without that randomness, needs no decay: GD and "
         "SGD-32 both at the constant lr 0.1, momentum 0.9)",
         f"fluctuation over the last {LAST_EPOCHS} epochs: GD {span(gd_fl, '.5f')}, SGD-32 "
-        f"{span(sgd_fl, '.4f')}; GD below 0.1× SGD-32's in {wins}/{len(gd)} seeds; GD's "
-        f"training loss still falling over those epochs in {falling}/{len(gd)} seeds (final "
+        f"{span(sgd_fl, '.4f')}; GD below 0.1× SGD-32's in {share(wins, len(gd))} of seeds; "
+        "GD's training loss still falling over those epochs in "
+        f"{share(falling, len(gd))} (final "
         f"{span([h.train_loss[-1] for h in gd], '.4f')})",
         "holds: GD settles at a constant step where SGD keeps fluctuating"
         if ok
@@ -165,5 +167,7 @@ def claim_gd_no_decay(sgd_constant: Sequence[History], gd: Sequence[History]) ->
         "holds if GD's fluctuation (as in the row above) is below 0.1× SGD-32's at the same "
         "constant step in every seed",
         ok,
-        {"gd": gd_fl, "sgd": sgd_fl, "gd_curves": [h.train_loss for h in gd]},
+        {"gd": gd_fl, "sgd": sgd_fl, "gd_curves": bands([h.train_loss for h in gd])},
+        "GD's fluctuation below 0.1× SGD-32's (same seed)",
+        [g < 0.1 * s for g, s in zip(gd_fl, sgd_fl, strict=True)],
     )

@@ -6,9 +6,11 @@ import itertools
 import statistics
 from collections.abc import Sequence
 
-from sgdbench.claims._core import Claim, Progress, span
+from sgdbench.claims._core import Claim, Progress, span, stacked
+from sgdbench.claims._stats import mean_ci, share
 from sgdbench.data import Split
-from sgdbench.experiments import GD, SGD_32, run_many
+from sgdbench.experiments import GD, SGD_32
+from sgdbench.stacked import SeedRuns
 from sgdbench.training import History
 
 __all__ = [
@@ -24,13 +26,17 @@ def claim_sgd_faster(runs: dict[str, list[History]], epochs_at: Sequence[int]) -
     """Claim 1: at each epoch in ``epochs_at``, SGD-32's test loss is below GD's, same seed."""
     sgd, gd = runs[SGD_32.name], runs[GD.name]
     rows, all_hold = [], True
+    per_seed = [True] * len(sgd)
+    gaps_at: dict[str, list[float]] = {}
     for e in epochs_at:
         gaps = [g.test_loss[e - 1] - s.test_loss[e - 1] for s, g in zip(sgd, gd, strict=True)]
+        gaps_at[str(e)] = gaps
         wins = sum(gap > 0 for gap in gaps)
+        per_seed = [ok and gap > 0 for ok, gap in zip(per_seed, gaps, strict=True)]
         all_hold &= wins == len(gaps)
         rows.append(
-            f"epoch {e}: SGD lower in {wins}/{len(gaps)} seeds, "
-            f"GD − SGD test loss {span(gaps, '.4f')}"
+            f"epoch {e}: SGD lower in {share(wins, len(gaps))} of seeds, "
+            f"GD − SGD test loss {span(gaps, '.4f')}, mean {mean_ci(gaps)}"
         )
     return Claim(
         "sgd-faster",
@@ -40,7 +46,9 @@ def claim_sgd_faster(runs: dict[str, list[History]], epochs_at: Sequence[int]) -
         "holds" if all_hold else "does not hold in every seed",
         f"holds if SGD-32's test loss is below GD's for every seed at epochs {list(epochs_at)}",
         all_hold,
-        {"epochs": list(epochs_at)},
+        {"epochs": list(epochs_at), "gaps": gaps_at},
+        f"SGD-32's test loss below GD's at every epoch of {list(epochs_at)}",
+        per_seed,
     )
 
 
@@ -50,11 +58,15 @@ def _fraction_test_above(h: History) -> float:
 
 def claim_test_above_train(runs: dict[str, list[History]]) -> Claim:
     """Claim 2: test accuracy is most often (in > half the epochs) above train accuracy."""
-    parts, verdicts = [], {}
+    parts, verdicts, fractions = [], {}, {}
     for name in (SGD_32.name, GD.name):
-        fr = [_fraction_test_above(h) for h in runs[name]]
+        fr = fractions[name] = [_fraction_test_above(h) for h in runs[name]]
+        above = share(sum(f > 0.5 for f in fr), len(fr))
         verdicts[name] = statistics.fmean(fr) > 0.5
-        parts.append(f"{name}: share of epochs with test acc > train acc {span(fr, '.2f')}")
+        parts.append(
+            f"{name}: share of epochs with test acc > train acc {span(fr, '.2f')}, mean "
+            f"{mean_ci(fr, '.3f')}; above half the epochs in {above} of seeds"
+        )
     sgd_ok, gd_ok = verdicts[SGD_32.name], verdicts[GD.name]
     return Claim(
         "test-above-train",
@@ -66,6 +78,8 @@ def claim_test_above_train(runs: dict[str, list[History]]) -> Claim:
         "seeds, exceeds 0.5",
         sgd_ok,
         {"gd_holds": gd_ok},
+        "SGD-32's test accuracy above its train accuracy in more than half the epochs",
+        [f > 0.5 for f in fractions[SGD_32.name]],
     )
 
 
@@ -91,16 +105,24 @@ def claim_noisier(runs: dict[str, list[History]]) -> Claim:
         "smoother GD curves of the comparison figure)",
         f"non-monotone variation of the test loss from epoch "
         f"{min(10, len(runs[GD.name][0]))} (Σ|Δ| − |net change|): "
-        f"SGD-32 {span(sgd, '.4f')}, GD {span(gd, '.4f')}; SGD higher in {wins}/{len(sgd)} seeds",
+        f"SGD-32 {span(sgd, '.4f')}, GD {span(gd, '.4f')}; SGD higher in "
+        f"{share(wins, len(sgd))} of seeds",
         "holds" if wins == len(sgd) else "does not hold in every seed",
         "holds if SGD-32's non-monotone variation exceeds GD's in every seed",
         wins == len(sgd),
         {"sgd": sgd, "gd": gd},
+        "SGD-32's non-monotone variation of the test loss above GD's",
+        [s > g for s, g in zip(sgd, gd, strict=True)],
     )
 
 
 def sgd_gd_runs(
     split: Split, seeds: Sequence[int], epochs: int, progress: Progress = None
-) -> dict[str, list[History]]:
-    """The SGD-32 and GD histories claims 1–3 read (the reproduce experiment)."""
-    return run_many([SGD_32, GD], seeds, split, epochs=epochs, progress=progress)
+) -> dict[str, SeedRuns]:
+    """The SGD-32 and GD runs claims 1–3 read (the reproduce experiment), stacked."""
+    return {
+        m.name: stacked(
+            split, seeds, epochs, m.name, progress, batch_size=m.batch_size, shuffle=m.shuffle
+        )
+        for m in (SGD_32, GD)
+    }

@@ -17,7 +17,14 @@ import sgdbench
 from sgdbench.cli import check as _check
 from sgdbench.cli import ddp as _ddp
 from sgdbench.cli import releases as _releases
-from sgdbench.cli._common import Parser, fraction, run_options
+from sgdbench.cli._common import (
+    MAX_SEEDS,
+    Parser,
+    fraction,
+    int_at_least,
+    model_options,
+    run_options,
+)
 from sgdbench.cli.bench import bench_report
 from sgdbench.cli.experiments import claims, reproduce
 
@@ -42,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     run_options(rep, default_seeds=1)
+    model_options(rep)
+    rep.add_argument(
+        "--sequential",
+        action="store_true",
+        help="train one seed after another (train_test, timed per seed) instead of stacked; "
+        "the numbers are the same, bit for bit",
+    )
     rep.set_defaults(func=reproduce)
 
     cl = sub.add_parser(
@@ -56,6 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     run_options(cl, default_seeds=10)
+    cl.add_argument(
+        "--slow-seeds",
+        type=int_at_least(1, MAX_SEEDS),
+        default=None,
+        help="seeds for the claims the stacked trainer cannot run: the Hessian's top eigenvalue "
+        "(sharp vs flat) and training seconds (per second), one run each (default: "
+        "min(S, 10))",
+    )
+    cl.add_argument(
+        "--wide-seeds",
+        type=int_at_least(1, MAX_SEEDS),
+        default=None,
+        help="seeds for the 2-128-128-2 dropout claims, whose cost is arithmetic that stacking "
+        "does not share (default: min(S, 100))",
+    )
     cl.set_defaults(func=claims)
 
     br = sub.add_parser(
