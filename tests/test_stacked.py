@@ -14,6 +14,7 @@ from sgdbench.claims import _stats
 from sgdbench.claims._core import Claim
 from sgdbench.claims.report import render
 from sgdbench.data import Split, two_moons
+from sgdbench.models import mlp
 
 SPLIT = two_moons(n_samples=60)
 
@@ -91,7 +92,7 @@ def test_model_rebuilds_each_seeds_network() -> None:
     ]
     assert torch.equal(model[0].weight, runs.final[0][0][1])
     torch.manual_seed(5)
-    first = stacked.mlp(2, (6, 3), 2)
+    first = mlp(2, (6, 3), 2)
     assert torch.equal(runs.model(1, initial=True)[0].weight, first[0].weight)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -38,7 +39,7 @@ def share(k: int, n: int) -> str:
 
 
 def _bootstrap(
-    data: tuple[Sequence[float], ...], statistic: Callable[..., float], paired: bool
+    data: tuple[Sequence[float], ...], statistic: Callable[..., Any], paired: bool
 ) -> tuple[float, float]:
     arrays = tuple(np.asarray(d, dtype=float) for d in data)
     if any(len(a) < 2 for a in arrays) or all(np.ptp(a) == 0 for a in arrays):

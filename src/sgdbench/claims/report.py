@@ -141,7 +141,7 @@ def figures(by_key: dict[str, Claim], out: Path) -> None:
     _distributions(by_key, out)
 
 
-def _band(ax: Any, xs: Sequence[float], curves: Any, label: str) -> None:
+def _band(ax: Any, xs: Any, curves: Any, label: str) -> None:
     """Mean over seeds as a line, 5–95 % of seeds darker, min–max lighter (``curves``: every
     seed's curve, or :func:`sgdbench.claims._core.bands` of them)."""
     b = curves if isinstance(curves, dict) else bands(curves)

@@ -73,7 +73,7 @@ def schedule_runs(
             batch_size=SGD_32.batch_size,
             shuffle=SGD_32.shuffle,
             optimizer={"lr": SEED_LR, "momentum": SEED_MOMENTUM},
-            schedule=lambda opt, make=make: make(opt, epochs),  # type: ignore[misc]
+            schedule=lambda opt, make=make: make(opt, epochs),
         ).histories
         for name, make in SCHEDULES.items()
     }

@@ -62,7 +62,7 @@ def _model_and_optimizer(args: argparse.Namespace) -> dict[str, Any]:
     kwargs = args.optimizer_kwargs
     opts = {"lr": SEED_LR, "momentum": SEED_MOMENTUM} if kwargs is None else dict(kwargs)
     try:
-        stacked._check_optimizer(opts)
+        stacked.check_optimizer(opts)
     except (TypeError, ValueError) as e:
         raise ValueError(f"--optimizer-kwargs: {e}") from None
     return {"hidden": tuple(args.hidden), "dropout": args.dropout, "optimizer": opts}
@@ -311,7 +311,7 @@ def claims(args: argparse.Namespace) -> int:
                             "rule": r.rule,
                             "data": r.data,
                         }
-                        for r, f in zip(results, few or [None] * len(results), strict=True)
+                        for r, f in zip(results, few or [None] * len(results), strict=True)  # type: ignore[list-item]
                     ],
                 },
             )
