@@ -42,6 +42,15 @@ momentum), cross-entropy, :class:`~sgdbench.data.Batches` with or without shuffl
 """
 
 from sgdbench.stacked._net import _Net
-from sgdbench.stacked._train import BITWISE_ON, SGD_OPTIONS, SeedRuns, check_optimizer, train_seeds
+from sgdbench.stacked._stack import SGD_OPTIONS, SeedStack, check_optimizer
+from sgdbench.stacked._train import BITWISE_ON, SeedRuns, train_seeds
 
-__all__ = ["BITWISE_ON", "SGD_OPTIONS", "SeedRuns", "_Net", "check_optimizer", "train_seeds"]
+__all__ = [
+    "BITWISE_ON",
+    "SGD_OPTIONS",
+    "SeedRuns",
+    "SeedStack",
+    "_Net",
+    "check_optimizer",
+    "train_seeds",
+]

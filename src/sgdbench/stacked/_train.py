@@ -10,23 +10,15 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from sgdbench._checks import check_int, check_range
+from sgdbench._checks import check_int
 from sgdbench.data import Split
 from sgdbench.models import mlp
 from sgdbench.stacked._net import _Net
-from sgdbench.training import SEED_LR, SEED_MOMENTUM, History
+from sgdbench.stacked._stack import SeedStack, check_seeds
+from sgdbench.training import History
 
-__all__ = ["BITWISE_ON", "SGD_OPTIONS", "SeedRuns", "check_optimizer", "train_seeds"]
+__all__ = ["BITWISE_ON", "SeedRuns", "train_seeds"]
 
-#: The options of torch.optim.SGD's update the stacked trainer implements, and their defaults.
-SGD_OPTIONS: dict[str, Any] = {
-    "lr": SEED_LR,
-    "momentum": SEED_MOMENTUM,
-    "dampening": 0.0,
-    "weight_decay": 0.0,
-    "nesterov": False,
-    "maximize": False,
-}
 #: Where the stacked run is bitwise the single runs (properties/test_stacked.py checks it).
 BITWISE_ON = "CPU, float32, the same torch thread count as the single runs"
 _CHUNK_BYTES = 256 * 2**20  # activations held per chunk of seeds
@@ -61,39 +53,6 @@ class SeedRuns:
                 lin.weight.copy_(w[i])
                 lin.bias.copy_(b[i])
         return model
-
-
-def _check_seeds(seeds: object) -> list[int]:
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
-        raise TypeError(f"`seeds` must be a sequence of ints, but got {type(seeds).__name__}")
-    if len(seeds) < 1:
-        raise ValueError("`seeds` must hold at least one seed (S ≥ 1), but it is empty")
-    return [check_int(f"seeds[{i}]", s, minimum=0) for i, s in enumerate(seeds)]
-
-
-def check_optimizer(optimizer: dict[str, Any] | None) -> dict[str, Any]:
-    if optimizer is None:
-        return dict(SGD_OPTIONS)
-    if not isinstance(optimizer, dict):
-        raise TypeError(
-            "`optimizer` must be a dict of torch.optim.SGD arguments or None, but got "
-            f"{type(optimizer).__name__}"
-        )
-    unknown = sorted(set(optimizer) - set(SGD_OPTIONS))
-    if unknown:
-        raise ValueError(
-            f"`optimizer` has {unknown}, which the stacked trainer does not implement; it runs "
-            f"torch.optim.SGD's single-tensor step with {sorted(SGD_OPTIONS)} only"
-        )
-    opts = {**SGD_OPTIONS, "momentum": 0.0, **optimizer}
-    for name in ("lr", "momentum", "dampening", "weight_decay"):
-        check_range(f"optimizer[{name!r}]", opts[name], low=None if name == "dampening" else 0.0)
-    for name in ("nesterov", "maximize"):
-        if not isinstance(opts[name], bool):
-            raise TypeError(f"`optimizer[{name!r}]` must be a bool, but got {opts[name]!r}")
-    if opts["nesterov"] and (opts["momentum"] <= 0 or opts["dampening"] != 0):
-        raise ValueError("Nesterov momentum requires a momentum and zero dampening")  # as SGD
-    return opts
 
 
 def _chunk(n: int, widths: Sequence[int], count: int) -> int:
@@ -137,70 +96,39 @@ def train_seeds(
     many as fit in 256 MiB of activations); chunks do not change any number. ``_net`` swaps
     the stacked network for a planted-bug variant (properties/test_stacked.py).
     """
-    seeds = _check_seeds(seeds)
-    if not isinstance(split, Split):
-        raise TypeError(f"`split` must be a sgdbench.data.Split, but got {type(split).__name__}")
-    if split.device.type != "cpu" or split.X_train.dtype != torch.float32:
-        raise ValueError(
-            f"`split` must be float32 on the CPU for the stacked trainer, but it is "
-            f"{split.X_train.dtype} on {split.device}"
-        )
-    hidden = tuple(hidden)
-    for i, width in enumerate(hidden):
-        check_int(f"hidden[{i}]", width, minimum=1)
-    if not hidden:
-        raise ValueError("`hidden` must name at least one hidden width (the mlp family)")
-    check_range("dropout", dropout, low=0.0, high=1.0)
-    n = split.y_train.shape[0]
-    batch = n if batch_size is None else check_int("batch_size", batch_size, minimum=1)
-    for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"`{name}` must be a bool, but got {flag!r}")
+    stack_args: dict[str, Any] = {
+        "hidden": hidden, "dropout": dropout, "batch_size": batch_size, "shuffle": shuffle,
+        "drop_last": drop_last, "optimizer": optimizer, "net": _net or _Net,
+    }  # fmt: skip
+    seeds = check_seeds(seeds)
     check_int("epochs", epochs, minimum=1)
-    opts = check_optimizer(optimizer)
     if schedule is not None and not callable(schedule):
         raise TypeError("`schedule` must be a callable optimizer → lr scheduler, or None")
-    stop = n - n % batch if drop_last else n
-    bounds = [(i, min(i + batch, n)) for i in range(0, stop, batch)]
-    if not bounds:
-        raise ValueError(f"`batch_size` {batch} with drop_last leaves no batch of {n} samples")
+    first = SeedStack(seeds[:1], split, **stack_args)  # checks every argument, trains nothing
     size = (
-        check_int("chunk", chunk, minimum=1) if chunk is not None else _chunk(n, hidden, len(seeds))
+        check_int("chunk", chunk, minimum=1)
+        if chunk is not None
+        else _chunk(split.y_train.shape[0], first.hidden, len(seeds))
     )
-    lrs, moms = _schedule(opts, schedule, epochs)
-    in_f = split.X_train.shape[1]
-    out_f = int(max(split.y_train.max(), split.y_test.max())) + 1
-
+    lrs, moms = _schedule(first.opts, schedule, epochs)
     histories: list[History] = []
     initial: list[list[Tensor]] = []
     final: list[list[Tensor]] = []
     seconds = [0.0] * epochs
     for start in range(0, len(seeds), size):
-        part = seeds[start : start + size]
-        net = (_net or _Net)(part, in_f, hidden, out_f, dropout)
-        cols: list[list[list[float]]] = [[[] for _ in part] for _ in range(4)]
+        stack = SeedStack(seeds[start : start + size], split, **stack_args)
+        cols: list[list[list[float]]] = [[[] for _ in stack.seeds] for _ in range(4)]
         for epoch in range(epochs):
             t0 = _clock()
-            perms = net.epoch_order(n, shuffle)
-            X = (
-                split.X_train.expand(len(part), *split.X_train.shape)
-                if perms is None
-                else (split.X_train[perms])
-            )
-            Y = split.y_train.expand(len(part), n) if perms is None else split.y_train[perms]
-            for h, k in bounds:
-                logits, saved = net.forward(X[:, h:k], train=True)
-                net.step(net.backward(logits, Y[:, h:k], saved), lrs[epoch], opts, moms[epoch])
+            stack.train_epoch(lrs[epoch], moms[epoch])
             seconds[epoch] += _clock() - t0
-            with torch.no_grad():
-                values = torch.stack(net.evaluate(split)).tolist()
-            for col, vals in zip(cols, values, strict=True):
+            for col, vals in zip(cols, stack.evaluate(), strict=True):
                 for per_seed, v in zip(col, vals, strict=True):
                     per_seed.append(v)
-        for i in range(len(part)):
+        for i in range(len(stack.seeds)):
             histories.append(History(*(col[i] for col in cols)))
-        initial.append(net.initial)
-        final.append(net.params)
+        initial.append(stack.net.initial)
+        final.append(stack.net.params)
     pairs = [torch.cat(ts) for ts in zip(*initial, strict=True)]
     ends = [torch.cat(ts) for ts in zip(*final, strict=True)]
     return SeedRuns(
@@ -208,7 +136,7 @@ def train_seeds(
         histories=histories,
         initial=list(zip(pairs[0::2], pairs[1::2], strict=True)),
         final=list(zip(ends[0::2], ends[1::2], strict=True)),
-        hidden=hidden,
+        hidden=first.hidden,
         dropout=float(dropout),
         epoch_seconds=seconds,
     )
