@@ -50,6 +50,7 @@ N = 800
 REPEATS = 3
 WARMUP = 3
 PROFILED = "SGD-32 Batches"  # the case whose instructions are split by shared object
+STACKED = (1, 10, 100)  # seed counts of the stacked training cases (not 1000: 10× S=100's cost)
 INSTALL_HINT = (
     "valgrind is not installed: `apt-get install valgrind` (Debian/Ubuntu), "
     "`dnf install valgrind` (Fedora), then run again"
@@ -79,6 +80,11 @@ def cases() -> tuple[dict[str, Callable[[], None]], dict[str, int]]:
     over, _ = overhead(split)
     out.update(over)
     steps.update({k: -(-N // 32) for k in over})
+    from benchmarks._seeds import stacked_epoch
+
+    for s in STACKED:  # the training pass of S seeds at once (BENCHMARKS.md: seeds in parallel)
+        out[f"stacked S={s}"] = stacked_epoch(split, s, evaluate=False)
+        steps[f"stacked S={s}"] = -(-N // 32)
     return out, steps
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from sgdbench import benchreport, cli
+from sgdbench.bench import run as benchrun
 
 
 def _run(scale: dict[str, float] | None = None, gpu: str | None = None) -> dict[str, Any]:
@@ -60,6 +61,16 @@ def _run(scale: dict[str, float] | None = None, gpu: str | None = None) -> dict[
             bench("test_iteration_cost[cpu-n800]", {"DataLoader": 0.008, "Batches": 0.0003}),
             bench("test_train_test_overhead", {"bare loop": 0.02, "train_test": 0.0201}),
             bench("test_reference_sgd_cost", {"torch.optim.SGD": 0.018, "reference.SGD": 0.019}),
+            bench(
+                "test_seed_epoch_cost",
+                {"sequential": 0.006, "stacked S=1": 0.002, "stacked S=100": 0.02},
+                {"stacked S=100": 100},
+            ),
+            bench(
+                "test_stacked_against_torch_func",
+                {"stacked S=10": 0.003, "torch.func S=10": 0.021},
+                {"stacked S=10": 10, "torch.func S=10": 10},
+            ),
             bench(
                 "test_cost_against_batch_size[cpu]",
                 sizes,
@@ -131,6 +142,30 @@ def test_render_has_every_section_and_the_verdicts(tmp_path: Path) -> None:
     assert "| GD | not reached | not reached in 1/1 runs |" in text
     assert (tmp_path / "bench_batch_size.png").exists()
     assert "c₀" in text
+
+
+def test_seed_section_per_seed_epoch_and_speed_ups() -> None:
+    """The seed-parallel section: time per seed-epoch = epoch time / S, the speed-up over the
+    sequential epoch paired by round, torch.func over stacked, and the ≥ 20× target at S=100."""
+    from sgdbench.bench import seeds_section
+
+    run = _run()
+    lines = seeds_section.section(run)
+    assert "| stacked S=100 | 100 | 20.400 | 0.400 | 0.2040 | 30.0× (0.0) |" in lines
+    assert "| 10 | 0.3060 | 2.1420 | 7.00× (0.00) |" in lines
+    assert ("seed-epoch speed-up, stacked S = 100 over sequential", 30.0, 20.0, "≥") in [
+        (n, round(v, 6), t, o) for n, v, t, o in benchrun.targets(run) if v is not None
+    ]
+    counts = {
+        "cases": {
+            "SGD-32 Batches": {"instructions": [24e6, 24e6, 24e6], "steps": 25},
+            "stacked S=100": {"instructions": [100e6, 100e6, 100e6], "steps": 25},
+        }
+    }
+    text = "\n".join(seeds_section.section(run, counts))
+    assert "| stacked S=100 | 100.000 M | 1.0000 M | 24.0× |" in text
+    run["benchmarks"] = [b for b in run["benchmarks"] if b["name"] != "test_seed_epoch_cost"]
+    assert seeds_section.section(run) == []  # not measured: no section
 
 
 def test_run_label() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sgdbench.bench import seeds_section
 from sgdbench.bench.run import Ratio, benchmark, met, quartiles, targets
 
 __all__ = ["EPOCH", "headline"]
@@ -41,6 +42,15 @@ def headline(run: dict[str, Any], counts: dict[str, Any] | None, report: str, ga
             f"instructions: SGD-32 epoch {s / 1e6:.2f} M vs GD epoch {g / 1e6:.3f} M → "
             f"{s / g:.1f}× ({per_step / 1e3:.0f} k per SGD step)"
         )
+    for s in (100, 1000):
+        b = benchmark(run, "test_seed_epoch_cost")
+        up = seeds_section.speedup(run, s)
+        if b is not None and up is not None:
+            med = b["extra_info"]["median_s"]
+            lines.append(
+                f"seeds in parallel: S={s} {med[f'stacked S={s}'] / s * 1e3:.3f} ms per seed-epoch "
+                f"vs sequential {med['sequential'] * 1e3:.2f} ms → {up[0]:.1f}×"
+            )
     for name, value, target, op in targets(run):
         shown = "not measured" if value is None else f"{value:.2f}"
         verdict = "—" if value is None else ("met" if met(value, target, op) else "NOT met")

@@ -97,7 +97,7 @@ def publish(req: Request) -> int:
         if instr_rows:
             instr_section += ["", "### Instruction gate", "", *instr_rows]
     with staged_output(req.out) as stage:
-        text = render(data, stage, gate_rows, instr_section)
+        text = render(data, stage, gate_rows, instr_section, counted)
         ddp = store / DDP_STORE  # ddp-bench's last measurement: its section is kept
         if ddp.exists():
             text = with_section(text, json.loads(ddp.read_text(encoding="utf-8")))

@@ -1,7 +1,8 @@
 """results/BENCHMARKS.md's text: the run's header, then its sections in reading order.
 
 The regression gate (when compared), the targets, the instruction counts (when counted), the
-epoch cost with the same-run ratios, the cost against the batch size, the time to accuracy.
+epoch cost with the same-run ratios, the seeds in parallel, the cost against the batch size,
+the time to accuracy.
 The data-parallel section is kept from ``ddp-bench``'s last measurement by
 :mod:`sgdbench.bench.publish`.
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sgdbench.bench import sections as s
+from sgdbench.bench import seeds_section
 from sgdbench.bench.run import run_label
 
 __all__ = ["render"]
@@ -22,12 +24,14 @@ def render(
     out_dir: Path | None = None,
     gate_rows: list[str] | None = None,
     instructions: list[str] | None = None,
+    counts: dict[str, Any] | None = None,
 ) -> str:
     """The whole BENCHMARKS.md text; writes the batch-size plot into ``out_dir`` if given.
 
     ``gate_rows``: the wall-time gate's table (:func:`sgdbench.bench.gates.wall_time`), when
     compared; ``instructions``: the instruction-count section
-    (:func:`sgdbench.bench.instructions_section.section`), when counted.
+    (:func:`sgdbench.bench.instructions_section.section`), when counted; ``counts``: the
+    instruction counts themselves (the seed section reads its stacked cases).
     """
     mi = run["machine_info"]
     sb, cpu = mi["sgdbench"], mi.get("cpu", {})
@@ -50,6 +54,7 @@ def render(
     if instructions:
         lines += [*instructions, ""]
     lines += [*s.epoch(run), ""]
+    lines += [*seeds_section.section(run, counts), ""]
     lines += [*s.batch_size(run, out_dir), ""]
     lines += s.time_to_accuracy(run)
     return "\n".join(lines).rstrip() + "\n"

@@ -88,11 +88,18 @@ def targets(run: dict[str, Any]) -> list[tuple[str, float | None, float, str]]:
     sgd = med("test_epoch_cost[cpu-n800]", "SGD-32 DataLoader", "SGD-32 Batches")
     gd = med("test_epoch_cost[cpu-n800]", "GD DataLoader", "GD Batches")
     over = med("test_train_test_overhead", "train_test", "bare loop")
+    stacked = med("test_seed_epoch_cost", "sequential", "stacked S=100")
     return [
         ("Batches iteration speed-up over DataLoader, b = 32", it, 20.0, "≥"),
         ("SGD-32 epoch speed-up, Batches over DataLoader", sgd, 1.3, "≥"),
         ("GD epoch speed-up, Batches over DataLoader", gd, 6.0, "≥"),
         ("train_test / bare loop (epoch incl. evaluation)", over, 1.05, "≤"),
+        (
+            "seed-epoch speed-up, stacked S = 100 over sequential",
+            None if stacked is None else stacked * 100,
+            20.0,
+            "≥",
+        ),
     ]
 
 
