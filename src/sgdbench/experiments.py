@@ -42,9 +42,10 @@ GD = Method("GD", None, shuffle=False)  # the seed's train_loader_whole
 
 
 def run(method: Method, seed: int, split: Split, *, epochs: int = 100) -> History:
-    """Train the seed's 2-16-2 network with ``method`` from ``seed``; the seed's optimizer."""
+    """Train the seed's network (2-16-2 on two moons; in-16-out on another split) with
+    ``method`` from ``seed``; the seed's optimizer."""
     torch.manual_seed(seed)
-    model = mlp().to(split.device)
+    model = mlp(split.features, (16,), split.classes).to(split.device)
     return train_test(model, method.batches(split), split, epochs=epochs)
 
 

@@ -52,10 +52,12 @@ def matched(
     return epoch, sgd_loss, gd.test_loss[-1]
 
 
-def _compare(runs: dict[str, list[History]], budget: str) -> dict[str, list[float]]:
+def _compare(
+    runs: dict[str, list[History]], budget: str, steps: int = SGD_STEPS
+) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"sgd_epoch": [], "sgd": [], "gd": [], "gd_seconds": []}
     for s, g in zip(runs[SGD_32.name], runs[GD.name], strict=True):
-        e, ls, lg = matched(s, g, budget, SGD_STEPS)
+        e, ls, lg = matched(s, g, budget, steps)
         out["sgd_epoch"].append(float(e or 0))
         out["sgd"].append(float("nan") if ls is None else ls)
         out["gd"].append(lg)
@@ -81,9 +83,11 @@ def _per_epoch_wins(runs: dict[str, list[History]]) -> int:
     )
 
 
-def claim_fair_per_update(runs: dict[str, list[History]]) -> Claim:
-    """Claim 12: at GD's number of updates, is SGD-32 still ahead?"""
-    c: dict[str, Any] = dict(_compare(runs, "updates"))
+def claim_fair_per_update(runs: dict[str, list[History]], n_train: int = N_TRAIN) -> Claim:
+    """Claim 12: at GD's number of updates, is SGD-32 still ahead? (``n_train``: the training
+    set's size, which fixes SGD-32's updates per epoch)"""
+    steps = -(-n_train // (SGD_32.batch_size or n_train))
+    c: dict[str, Any] = dict(_compare(runs, "updates", steps))
     n, epochs = len(c["gd"]), len(runs[GD.name][0])
     gd_ahead = sum(g <= s for g, s in zip(c["gd"], c["sgd"], strict=True))
     ok = gd_ahead > n / 2
@@ -108,7 +112,7 @@ def claim_fair_per_update(runs: dict[str, list[History]]) -> Claim:
         {
             **c,
             "curves": {name: bands([h.test_loss for h in hs]) for name, hs in runs.items()},
-            "steps_per_epoch": {SGD_32.name: SGD_STEPS, GD.name: 1},
+            "steps_per_epoch": {SGD_32.name: steps, GD.name: 1},
         },
         "GD's test loss at or below SGD-32's after GD's number of updates (same seed)",
         [g <= s for g, s in zip(c["gd"], c["sgd"], strict=True)],

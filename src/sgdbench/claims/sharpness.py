@@ -95,7 +95,7 @@ def _to_target(
     test acc, train loss) at the stop."""
     n = split.y_train.shape[0]
     torch.manual_seed(seed)
-    model = mlp()
+    model = mlp(split.features, (16,), split.classes)
     opt = torch.optim.SGD(model.parameters(), lr=SEED_LR, momentum=SEED_MOMENTUM)
     batches = Batches(split.X_train, split.y_train, min(batch_size, n), shuffle=batch_size < n)
     h = train_epochs(
@@ -113,8 +113,12 @@ def claim_sharp_flat(
     max_epochs: int = MAX_EPOCHS,
     progress: Progress = None,
 ) -> Claim:
-    """Claim 6: λ_max, the random-direction proxy and test accuracy at training loss L*."""
+    """Claim 6: λ_max, the random-direction proxy and test accuracy at training loss L*.
+
+    Batch sizes at or above the training set's n are one run of GD (batch n).
+    """
     n = split.y_train.shape[0]
+    batch_sizes = [b for b in batch_sizes if b < n] + [n]
     rows: dict[int, dict[str, list[float]]] = {}
     missed: dict[int, list[int]] = {}
     for b in batch_sizes:

@@ -21,7 +21,9 @@ __all__ = ["BITWISE_ON", "SeedRuns", "train_seeds"]
 
 #: Where the stacked run is bitwise the single runs (properties/test_stacked.py checks it).
 BITWISE_ON = "CPU, float32, the same torch thread count as the single runs"
-_CHUNK_BYTES = 32 * 2**20  # activations held per chunk of seeds (cache-sized: 5 % faster than 256 MiB)
+_CHUNK_BYTES = (
+    32 * 2**20
+)  # activations held per chunk of seeds (cache-sized: 5 % faster than 256 MiB)
 
 Schedule = Callable[[torch.optim.Optimizer], Any]
 
