@@ -134,30 +134,47 @@ def test_claims_writes_its_report(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = tmp_path / "claims"
     threads = torch.get_num_threads()
     assert cli.main(["claims", "--seeds", "1", "--epochs", "2", "--out", str(out)]) == 0
-    assert set(_files(out)) == {"CLAIMS.md", "claims.json"} | {
-        name for _, name in claims_report.FIGURES
-    }
+    figures = {name for _, name in claims_report.FIGURES}
+    digits = {name.replace(".png", "_digits.png") for name in figures}
+    assert set(_files(out)) == {"CLAIMS.md", "claims.json"} | figures | digits
     data = json.loads((out / "claims.json").read_text())
-    assert [c["key"] for c in data["claims"]] == [
-        "sgd-faster",
-        "test-above-train",
-        "noisier",
-        "weight-decay",
-        "dropout-eval",
-        "dropout-gap",
-        "sharp-flat",
-        "sgd-needs-decay",
-        "gd-no-decay",
-        "momentum",
-        "momentum-matched",
-        "dropout-low-rank",
-        "fair-per-update",
-        "fair-per-second",
-    ]
+    assert set(data["datasets"]) == {"two_moons", "digits"}  # keys sorted: byte-stable JSON
+    assert data["datasets"]["digits"]["seeds"] == 1
+    for dataset in data["datasets"].values():
+        assert [c["key"] for c in dataset["claims"]] == KEYS
     text = (out / "CLAIMS.md").read_text()
-    assert "| 14 |" in text and all(f"]({name})" in text for _, name in claims_report.FIGURES)
+    assert "| 14 |" in text and all(f"]({name})" in text for name in figures | digits)
+    assert "## Where two moons and digits give different verdicts" in text
     assert "fair-per-second" in capsys.readouterr().out
     assert torch.get_num_threads() == threads  # the one-thread setting is undone
+
+
+def test_claims_on_one_data_set(tmp_path: Path) -> None:
+    out = tmp_path / "claims"
+    args = ["claims", "--seeds", "1", "--epochs", "2", "--datasets", "digits", "--out", str(out)]
+    assert cli.main(args) == 0
+    data = json.loads((out / "claims.json").read_text())
+    assert list(data["datasets"]) == ["digits"]
+    assert (out / "claims_momentum_digits.png").exists()
+    assert not (out / "claims_momentum.png").exists()
+
+
+KEYS = [
+    "sgd-faster",
+    "test-above-train",
+    "noisier",
+    "weight-decay",
+    "dropout-eval",
+    "dropout-gap",
+    "sharp-flat",
+    "sgd-needs-decay",
+    "gd-no-decay",
+    "momentum",
+    "momentum-matched",
+    "dropout-low-rank",
+    "fair-per-update",
+    "fair-per-second",
+]
 
 
 def test_claims_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
@@ -165,6 +182,10 @@ def test_claims_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["claims", "--seeds", "0"])
     assert exc.value.code == 2
     assert "argument --seeds: must be ≥ 1 and ≤ 100000, but got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["claims", "--datasets", "mnist"])
+    assert exc.value.code == 2
+    assert "argument --datasets: must be two_moons, digits or both" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

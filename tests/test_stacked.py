@@ -12,7 +12,7 @@ import torch
 from sgdbench import stacked
 from sgdbench.claims import _stats
 from sgdbench.claims._core import Claim
-from sgdbench.claims.report import render
+from sgdbench.claims.report import Section, render
 from sgdbench.data import Split, two_moons
 from sgdbench.models import mlp
 
@@ -129,6 +129,17 @@ def test_render_lists_the_rows_whose_verdict_changed() -> None:
         verdict = "holds" if holds else "does not hold in every seed"
         return Claim("k", "“s”", "m", verdict, "every seed", holds, {}, "it held", per_seed)
 
-    text = render([claim(False, [True] * 10 + [False])], "h", few=[claim(True, [True] * 10)])
-    assert "| 1 | “s” | m | it held: 10/11 (90.9 %; 95 % CI 62.3–98.4 %) |" in text
+    moons = Section(
+        "two_moons", "two moons", "d", 11, [claim(False, [True] * 10 + [False])],
+        few=[claim(True, [True] * 10)],
+    )  # fmt: skip
+    digits = Section("digits", "digits", "d", 3, [claim(True, [True] * 3)])
+    text = render([moons, digits], "h")
+    assert (
+        "| # | the chapter says | two moons, 11 seeds | two moons, seeds 0–9 | digits, 3 seeds |"
+        in text
+    )
+    assert "| 1 | “s” | **does not hold in every seed** | holds | **holds** | every seed |" in text
+    assert "| 1 | m | it held: 10/11 (90.9 %; 95 % CI 62.3–98.4 %) |" in text
     assert "- Row 1: on seeds 0–9 “holds”; on all seeds “does not hold in every seed”." in text
+    assert "- Row 1: two moons “does not hold in every seed”; digits “holds”." in text

@@ -10,8 +10,10 @@ The claims live one concern per module: ``sgd_gd`` (SGD against GD), ``regularis
 (weight decay, dropout), ``sharpness`` (sharp against flat minima, at matched training loss,
 with the eigen-solver in ``hessian``), ``schedules`` (step-size decay), ``momentum``,
 ``lowrank`` (dropout and the rank of W), ``fair`` (SGD against GD per update and per second);
-``_core`` holds the :class:`Claim` row they all return and the epoch-at-a-time training loop;
-``report`` turns the rows into results/CLAIMS.md and the figures.
+``_core`` holds the :class:`Claim` row they all return and the epoch-at-a-time training loop,
+``_stats`` the confidence intervals; ``run`` trains what the claims read on one data set (two
+moons or digits, stacked over the seeds) and judges them; ``report`` turns the rows into
+results/CLAIMS.md, ``figures`` draws each data set's figures.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def claim_dropout_low_rank(
         "dropout-low-rank",
         "“Theoretical works on the effect of dropout suggest that it results in learning weight "
         "matrices of low rank. That is, the weight matrices after a dropout layer W=UΣVᵀ have "
-        f"an SVD where only few singular values are nonzero.” (2-{width}-{width}-2, the second "
+        f"an SVD where only few singular values are nonzero.” ({runs[label].shape}, the second "
         "hidden layer's weight)",
         "; ".join(parts) + f"; dropout's entropy rank lower in {share(lower, n)} of seeds",
         verdict,

@@ -170,7 +170,7 @@ def wide_runs(
             split,
             seeds,
             epochs,
-            f"2-{width}-{width}-2, {label}",
+            f"{split.features}-{width}-{width}-{split.classes}, {label}",
             progress,
             hidden=(width, width),
             dropout=drop,
@@ -220,7 +220,8 @@ def claim_dropout_gap(
     return Claim(
         "dropout-gap",
         "“Dropout is a regularization technique that is also supposed to prevent overfitting "
-        f"in neural networks.” (2-{width}-{width}-2 network, SGD-32, {epochs} epochs)",
+        f"in neural networks.” ({next(iter(runs.values())).shape} network, SGD-32, {epochs} "
+        "epochs)",
         f"no dropout: train−test acc gap {span(a['acc_gap'], '.4f')}, test−train loss gap "
         f"{span(a['loss_gap'], '.4f')} (mean {mean_ci(a['loss_gap'])}), test acc "
         f"{span(a['test_acc'])}; dropout {p}: acc gap {span(b['acc_gap'], '.4f')}, loss gap "

@@ -20,6 +20,7 @@ from sgdbench.cli import releases as _releases
 from sgdbench.cli._common import (
     MAX_SEEDS,
     Parser,
+    datasets,
     fraction,
     int_at_least,
     model_options,
@@ -79,10 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
         "min(S, 10))",
     )
     cl.add_argument(
+        "--digits-seeds",
+        type=int_at_least(1, MAX_SEEDS),
+        default=None,
+        help="seeds on the digits data set (default: min(S, 100))",
+    )
+    cl.add_argument(
+        "--datasets",
+        type=datasets,
+        default=["two_moons", "digits"],
+        help="comma-separated data sets: two_moons, digits (default: both)",
+    )
+    cl.add_argument(
         "--wide-seeds",
         type=int_at_least(1, MAX_SEEDS),
         default=None,
-        help="seeds for the 2-128-128-2 dropout claims, whose cost is arithmetic that stacking "
+        help="seeds for the 128-128 dropout claims, whose cost is arithmetic that stacking "
         "does not share (default: min(S, 100))",
     )
     cl.set_defaults(func=claims)

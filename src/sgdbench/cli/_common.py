@@ -91,6 +91,16 @@ def probability(text: str) -> float:
     return value
 
 
+def datasets(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",")]
+    unknown = [n for n in names if n not in ("two_moons", "digits")]
+    if unknown or not names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"must be two_moons, digits or both, comma-separated, but got {text!r}"
+        )
+    return names
+
+
 def json_object(text: str) -> dict[str, object]:
     import json
 

@@ -8,7 +8,6 @@ import platform
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -17,10 +16,9 @@ import sgdbench
 from sgdbench import stacked
 from sgdbench._output import staged_output, write_json
 from sgdbench.claims import Claim
-from sgdbench.claims._core import first
 from sgdbench.cli._common import progress
 from sgdbench.data import Split, two_moons
-from sgdbench.experiments import GD, SGD_32, first_epoch_reaching, run_many
+from sgdbench.experiments import GD, SGD_32, first_epoch_reaching
 from sgdbench.models import mlp
 from sgdbench.training import SEED_LR, SEED_MOMENTUM, History, train_test
 
@@ -173,151 +171,131 @@ def reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
-@dataclass
-class _Trained:
-    """Every run the claims read, trained once; :func:`_judge` reads the first n seeds."""
-
-    runs: dict[str, list[History]]
-    decay: dict[float, stacked.SeedRuns]
-    wide: dict[str, stacked.SeedRuns]
-    decayed: dict[str, list[History]]
-    plain: dict[str, list[History]]
-    sharp_flat: Claim
-    per_second: Claim
-
-
-def _train(args: argparse.Namespace, split: Split, seeds: list[int]) -> _Trained:
-    """Train what the claims read, each set once: stacked over ``seeds``, except the
-    2-128-128-2 nets (``--wide-seeds``) and the per-seed work (``--slow-seeds``)."""
-    from sgdbench import claims as c
-
-    base = c.sgd_gd_runs(split, seeds, args.epochs, progress=progress)
-    runs = {name: r.histories for name, r in base.items()}
-    slow = seeds[: args.slow_seeds or min(len(seeds), 10)]
-    timed = run_many([SGD_32, GD], slow, split, epochs=args.epochs)
-    progress(f"claims: SGD-32 and GD one seed after another (timed), {len(slow)} seeds")
-    return _Trained(
-        runs=runs,
-        decay=c.weight_decay_runs(split, seeds, args.epochs, base[SGD_32.name], progress=progress),
-        wide=c.wide_runs(
-            split, seeds[: args.wide_seeds or min(len(seeds), 100)], args.epochs, progress=progress
-        ),
-        decayed=c.schedule_runs(split, seeds, args.epochs, progress=progress),
-        plain=c.momentum_runs(split, seeds, args.epochs, progress=progress),
-        sharp_flat=c.claim_sharp_flat(split, slow, max_epochs=10 * args.epochs, progress=progress),
-        per_second=c.claim_fair_per_second(timed),
-    )
-
-
-def _judge(t: _Trained, n: int, epochs: int) -> list[Claim]:
-    """Every claim, in CLAIMS.md order, on the first ``n`` seeds of each set of runs."""
-    from sgdbench import claims as c
-
-    runs = first(t.runs, n)
-    at = [e for e in (5, 10, 100) if e <= epochs] or [epochs]
-    sgd, gd = runs[SGD_32.name], runs[GD.name]
-    return [
-        c.claim_sgd_faster(runs, at),
-        c.claim_test_above_train(runs),
-        c.claim_noisier(runs),
-        c.claim_weight_decay(t.decay, n),
-        c.claim_dropout_eval(range(n)),
-        c.claim_dropout_gap(t.wide, epochs=epochs, n=n),
-        t.sharp_flat,
-        c.claim_sgd_needs_decay(sgd, first(t.decayed, n)),
-        c.claim_gd_no_decay(sgd, gd),
-        c.claim_momentum(sgd, first(t.plain, n)),
-        c.claim_momentum_matched(sgd, first(t.plain, n)),
-        c.claim_dropout_low_rank(t.wide, width=128, p=0.5, n=n),
-        c.claim_fair_per_update(runs),
-        t.per_second,
-    ]
-
-
 FEW = 10  # the seeds every verdict used before the stacked trainer: shown beside the full run
 
 
+def _claims_json(results: list[Claim], few: list[Claim] | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": r.key,
+            "measured": r.measured,
+            "verdict": r.verdict,
+            "holds": r.holds,
+            "statement": r.statement,
+            "per_seed": r.per_seed,
+            **({"verdict_first_10": few[i].verdict} if few else {}),
+            "rule": r.rule,
+            "data": r.data,
+        }
+        for i, r in enumerate(results)
+    ]
+
+
 def claims(args: argparse.Namespace) -> int:
-    """Every claim over --seeds seeds → CLAIMS.md, claims.json and the figures.
+    """Every claim on each data set of --datasets → CLAIMS.md, claims.json and the figures.
 
     Runs on one torch thread (restored after): the networks are tiny, so one thread is faster,
     and on a machine shared with other jobs a two-thread pool's waits made single epochs up to
     40× slower, which the seconds-based claims (momentum, per second) would have measured.
     """
     from sgdbench.claims import report as claims_report
+    from sgdbench.claims import run as claims_run
 
-    seeds = list(range(args.seeds))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with staged_output(args.out) as stage:
-            split = two_moons()
             start = time.perf_counter()
-            progress(f"claims: {len(seeds)} seed(s), {args.epochs} epochs per run, 1 thread")
-            trained = _train(args, split, seeds)
-            results = _judge(trained, len(seeds), args.epochs)
-            few = _judge(trained, FEW, args.epochs) if len(seeds) > FEW else None
+            sections: list[claims_report.Section] = []
+            for key in args.datasets:
+                data = claims_run.DATASETS[key]
+                split = data.load()
+                n = args.seeds if key == "two_moons" else args.digits_seeds or min(args.seeds, 100)
+                seeds = list(range(n))
+                slow = min(args.slow_seeds or 10, n)
+                wide = min(args.wide_seeds or 100, n)
+                progress(f"claims: {data.label}, {n} seed(s), {args.epochs} epochs per run")
+                trained = claims_run.train(
+                    split, seeds, args.epochs, slow_seeds=slow, wide_seeds=wide, progress=progress
+                )
+                sections.append(
+                    claims_report.Section(
+                        key=key,
+                        label=data.label,
+                        describe=claims_run.describe(data, split, n, slow, wide),
+                        seeds=n,
+                        claims=claims_run.judge(trained, n, args.epochs),
+                        few=(
+                            claims_run.judge(trained, FEW, args.epochs)
+                            if not sections and n > FEW
+                            else None
+                        ),
+                    )
+                )
             elapsed = time.perf_counter() - start
-            slow = args.slow_seeds or min(len(seeds), 10)
-            wide = args.wide_seeds or min(len(seeds), 100)
             command = (
                 f"python -m sgdbench claims --seeds {args.seeds} --epochs {args.epochs}"
+                + (f" --digits-seeds {args.digits_seeds}" if args.digits_seeds else "")
                 + (f" --slow-seeds {args.slow_seeds}" if args.slow_seeds else "")
                 + (f" --wide-seeds {args.wide_seeds}" if args.wide_seeds else "")
+                + (
+                    f" --datasets {','.join(args.datasets)}"
+                    if list(args.datasets) != list(claims_run.DATASETS)
+                    else ""
+                )
             )
             header = (
                 f"Written by `{command}` in {elapsed:.0f} s (torch {torch.__version__}, 1 thread, "
-                f"{os.cpu_count()} CPU cores). Seeds 0–{len(seeds) - 1}, trained stacked "
-                "(sgdbench.stacked: each seed bitwise its single run), except: rows 6 and 12 "
-                f"(the 2-128-128-2 nets, whose cost is arithmetic that stacking does not share) "
-                f"on seeds 0–{wide - 1}; row 7 (the Hessian's top eigenvalue per trained net, "
-                f"early stopping per seed) and row 14 (training seconds, which only a run of its "
-                f"own can time) on seeds 0–{slow - 1}, one run each.\n\n"
-                "Numbers are mean [min, max] over the seeds unless marked; a share of seeds comes "
-                "with its Wilson 95 % interval, a mean or median with a percentile-bootstrap 95 % "
-                "interval (9,999 resamples of the seeds; src/sgdbench/claims/_stats.py). Each "
-                "rule is fixed in src/sgdbench/claims/ and was not changed for this run"
+                f"{os.cpu_count()} CPU cores). Every run is trained stacked (sgdbench.stacked: "
+                "each seed bitwise its single run), except the per-seed work: row 7 (the Hessian's "
+                "top eigenvalue per trained net, early stopping per seed) and row 14 (training "
+                "seconds, which only a run of its own can time), one run each on fewer seeds; "
+                "rows 6 and 12 (the wide nets, whose cost is arithmetic that stacking does not "
+                "share) also run on fewer seeds.\n\n"
+                + "\n".join(f"- {sec.describe}" for sec in sections)
+                + "\n\nNumbers are mean [min, max] over the seeds unless marked; a share of seeds "
+                "comes with its Wilson 95 % interval, a mean or median with a percentile-bootstrap "
+                "95 % interval (9,999 resamples of the seeds; src/sgdbench/claims/_stats.py). "
+                "Each rule is fixed in src/sgdbench/claims/ and was not changed for this run"
                 + (
-                    f"; the column “on seeds 0–{FEW - 1}” gives the verdict the same rule gives on "
+                    f"; the column “seeds 0–{FEW - 1}” gives the verdict the same rule gives on "
                     f"the first {FEW} seeds, what CLAIMS.md reported before the stacked trainer"
-                    if few
+                    if sections and sections[0].few
                     else ""
                 )
                 + ". Seconds are wall time of training passes on a machine that may be shared "
                 "with other jobs: compare them within this run only."
             )
-            text = claims_report.render(results, header, few=few)
-            (stage / "CLAIMS.md").write_text(text, encoding="utf-8")
+            (stage / "CLAIMS.md").write_text(
+                claims_report.render(sections, header), encoding="utf-8"
+            )
             write_json(
                 stage / "claims.json",
                 {
                     "torch": torch.__version__,
                     "threads": 1,
                     "cpu_count": os.cpu_count(),
-                    "seeds": len(seeds),
-                    "slow_seeds": slow,
-                    "wide_seeds": wide,
                     "seconds": round(elapsed, 1),
                     "epochs": args.epochs,
-                    "claims": [
-                        {
-                            "key": r.key,
-                            "measured": r.measured,
-                            "verdict": r.verdict,
-                            "holds": r.holds,
-                            "statement": r.statement,
-                            "per_seed": r.per_seed,
-                            **({"verdict_first_10": f.verdict} if f is not None else {}),
-                            "rule": r.rule,
-                            "data": r.data,
+                    "datasets": {
+                        sec.key: {
+                            "label": sec.label,
+                            "seeds": sec.seeds,
+                            "describe": sec.describe,
+                            "claims": _claims_json(sec.claims, sec.few),
                         }
-                        for r, f in zip(results, few or [None] * len(results), strict=True)  # type: ignore[list-item]
-                    ],
+                        for sec in sections
+                    },
                 },
             )
-            claims_report.figures({r.key: r for r in results}, stage)
-            for r in results:
-                print(f"{r.key:<17} {r.verdict}")
+            for sec in sections:
+                claims_report.figures(
+                    {r.key: r for r in sec.claims},
+                    stage,
+                    suffix="" if sec.key == "two_moons" else f"_{sec.key}",
+                )
+                for r in sec.claims:
+                    print(f"{sec.label:<10} {r.key:<17} {r.verdict}")
             progress(f"claims: {time.perf_counter() - start:.1f} s; wrote {args.out}")
     finally:
         torch.set_num_threads(threads)

@@ -44,6 +44,12 @@ class SeedRuns:
     dropout: float
     epoch_seconds: list[float]  # wall time of each stacked epoch, all seeds together
 
+    @property
+    def shape(self) -> str:
+        """The network as the chapter writes it, e.g. '2-16-2'."""
+        widths = [self.final[0][0].shape[2], *self.hidden, self.final[-1][0].shape[1]]
+        return "-".join(str(w) for w in widths)
+
     def model(self, i: int, *, initial: bool = False) -> nn.Sequential:
         """Seed ``seeds[i]``'s network (after training, or as initialised) as a ``mlp``."""
         layers = self.initial if initial else self.final
