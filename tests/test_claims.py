@@ -221,3 +221,15 @@ def test_fair_comparison_budgets(runs, timed) -> None:  # type: ignore[no-untype
     s = claims.claim_fair_per_second(timed)
     assert len(s.data["sgd"]) == len(SEEDS)
     assert [h.metrics() for h in timed[SGD_32.name]] == [h.metrics() for h in runs[SGD_32.name]]
+
+
+def test_a_diverged_seed_is_counted_not_a_crash(split) -> None:  # type: ignore[no-untyped-def]
+    """A wide net that diverged (non-finite weights) is reported as diverged; the other seeds'
+    ranks are still measured (the digits pilot saw such runs at lr 0.1)."""
+    wide = claims.wide_runs(split, (0, 1), epochs=2, width=16)
+    for runs in wide.values():
+        runs.final[1][0][1] = float("nan")  # seed 1's W
+    r = claims.claim_dropout_low_rank(wide, width=16, p=0.5)
+    assert "no dropout: diverged (non-finite W) in 1 seeds" in r.measured
+    assert r.per_seed == [r.per_seed[0], False]
+    assert len(r.data["ranks"]["no dropout"]["erank"]) == 2

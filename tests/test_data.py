@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from torch.utils.data import DataLoader, TensorDataset
 
-from sgdbench.data import Batches, Split, two_moons
+from sgdbench.data import DIGITS_TRAIN, Batches, Split, digits, two_moons
 
 
 def test_two_moons_is_the_seed_pipeline() -> None:
@@ -34,6 +34,41 @@ def test_two_moons_arguments_change_the_data() -> None:
     assert s.X_train.shape == (100, 2) and s.y_test.shape == (100,)
     assert set(s.y_train.tolist()) == {0, 1}
     assert not torch.equal(two_moons(random_state=1).X_train, two_moons().X_train)
+
+
+def test_digits_is_the_chapters_pipeline_on_the_digits() -> None:
+    """load_digits → StandardScaler on all images → stratified split, float32 / int64."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    X = StandardScaler().fit_transform(data.data)
+    X_train, X_test, y_train, _ = train_test_split(
+        X, data.target, train_size=DIGITS_TRAIN, stratify=data.target, random_state=42
+    )
+    s = digits()
+    assert torch.equal(s.X_train, torch.tensor(X_train, dtype=torch.float32))
+    assert torch.equal(s.X_test, torch.tensor(X_test, dtype=torch.float32))
+    assert torch.equal(s.y_train, torch.tensor(y_train, dtype=torch.long))
+    assert s.X_train.shape == (200, 64) and s.X_test.shape == (1597, 64)
+    assert (s.features, s.classes) == (64, 10)
+    counts = torch.bincount(s.y_train, minlength=10)
+    assert counts.min() >= 19 and counts.max() <= 21  # stratified: 20 ± 1 per class
+    assert s.y_train.dtype == torch.int64 and s.X_train.dtype == torch.float32
+    assert torch.equal(digits().X_train, s.X_train)  # fixed: the same split every call
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n_train": 5}, ValueError, "`n_train` must be ≥ 10, but got 5"),
+        ({"n_train": 1790}, ValueError, "`n_train` must leave at least 10 test images"),
+        ({"n_train": 20.0}, TypeError, "`n_train` must be an int"),
+        ({"random_state": -3}, ValueError, "`random_state` must be ≥ 0"),
+    ],
+)
+def test_digits_bad_input(kwargs: dict[str, object], error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        digits(**kwargs)  # type: ignore[arg-type]
 
 
 def test_split_to_moves_every_tensor(device: torch.device) -> None:

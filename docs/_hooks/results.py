@@ -68,7 +68,10 @@ def _escape_index_pairs(markdown: str) -> str:
 def on_page_markdown(markdown: str, page: Page, **_: Any) -> str:
     """Rewrite ``../results/X`` (relative to the page's place under docs/) to the site's path."""
     if page.file.src_uri.startswith(f"{RESULTS}/"):
-        return _escape_index_pairs(markdown)  # a report: its own relative links already work
+        # a report: its links among results/ already work; one into docs/ (../docs/X, the path
+        # on a forge) is a sibling page of results/ in the site (../X)
+        markdown = markdown.replace("](../docs/", "](../")
+        return _escape_index_pairs(markdown)
     here = posixpath.dirname(f"docs/{page.file.src_uri}")
 
     def fix(m: re.Match[str]) -> str:

@@ -2,7 +2,7 @@
 
 The regression gate (when compared), the targets, the instruction counts (when counted), the
 epoch cost with the same-run ratios, the seeds in parallel, the cost against the batch size,
-the time to accuracy.
+the cost model past the toy (both data sets), the time to accuracy.
 The data-parallel section is kept from ``ddp-bench``'s last measurement by
 :mod:`sgdbench.bench.publish`.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sgdbench.bench import cost_section, seeds_section
 from sgdbench.bench import sections as s
-from sgdbench.bench import seeds_section
 from sgdbench.bench.run import run_label
 
 __all__ = ["render"]
@@ -56,5 +56,6 @@ def render(
     lines += [*s.epoch(run), ""]
     lines += [*seeds_section.section(run, counts), ""]
     lines += [*s.batch_size(run, out_dir), ""]
+    lines += [*cost_section.section(run, out_dir), ""]
     lines += s.time_to_accuracy(run)
     return "\n".join(lines).rstrip() + "\n"

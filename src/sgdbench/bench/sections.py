@@ -159,7 +159,8 @@ def time_to_accuracy(run: dict[str, Any]) -> list[str]:
     for b in benches:
         info = b["extra_info"]
         lines += [
-            f"## Time to {info['target']:.0%} test accuracy ({info['device']})",
+            f"## Time to {info['target']:.0%} test accuracy "
+            f"({info.get('dataset', 'two moons, n = 800')}, {info['device']})",
             "",
             f"Training seconds (evaluation excluded) until the test accuracy first reaches "
             f"{info['target']:.0%}, within {info['epochs']} epochs, per seed.",

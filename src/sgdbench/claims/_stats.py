@@ -79,5 +79,9 @@ def ratio_ci(a: Sequence[float], b: Sequence[float], fmt: str = ".3f") -> str:
     def ratio(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
         return np.asarray(np.mean(x, axis=axis) / np.mean(y, axis=axis))
 
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if math.isfinite(x) and math.isfinite(y)]
+    if not pairs:
+        return "no finite pair"
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
     lo, hi = _bootstrap((a, b), ratio, paired=True)
     return f"{statistics.fmean(a) / statistics.fmean(b):{fmt}}× (95 % CI {lo:{fmt}}–{hi:{fmt}})"

@@ -3,6 +3,7 @@ them under each data set's table)."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -249,7 +250,7 @@ def _distributions(by_key: dict[str, Claim], out: _Suffixed) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
     gaps = by_key["sgd-faster"].data["gaps"]
     for epoch, g in gaps.items():
-        axes[0].hist(g, bins=40, alpha=0.5, label=f"epoch {epoch}")
+        axes[0].hist([v for v in g if math.isfinite(v)], bins=40, alpha=0.5, label=f"epoch {epoch}")
     axes[0].axvline(0, color="black", lw=0.8)
     axes[0].set_title(f"GD − SGD-32 test loss, same seed ({len(next(iter(gaps.values())))} seeds)")
     axes[0].set_xlabel("> 0: SGD-32 ahead")
@@ -262,7 +263,7 @@ def _distributions(by_key: dict[str, Claim], out: _Suffixed) -> None:
     axes[1].set_title("Epochs to 95 % test accuracy (never: epochs + 1)")
     axes[1].set_xlabel("epoch")
     fair = by_key["fair-per-update"].data
-    diff = [s - g for s, g in zip(fair["sgd"], fair["gd"], strict=True) if s == s]  # not NaN
+    diff = [s - g for s, g in zip(fair["sgd"], fair["gd"], strict=True) if math.isfinite(s - g)]
     axes[2].hist(diff, bins=40, alpha=0.7, label=f"SGD-32 − GD ({len(diff)} seeds)")
     axes[2].axvline(0, color="black", lw=0.8)
     axes[2].set_title("Test loss at GD's number of updates, SGD-32 − GD")

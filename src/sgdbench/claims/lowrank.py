@@ -49,6 +49,8 @@ def rank_above(sv: Tensor, fraction: float = RELATIVE_ZERO) -> int:
 
 
 def _measure(w: Tensor) -> dict[str, float]:
+    if not bool(torch.isfinite(w).all()):  # a diverged run: no spectrum, counted apart
+        return {"erank": math.nan, "count": math.nan}
     sv = torch.linalg.svdvals(w.double())
     return {"erank": effective_rank(sv), "count": float(rank_above(sv))}
 
@@ -64,6 +66,7 @@ def claim_dropout_low_rank(
     table: dict[str, dict[str, list[float]]] = {}
     spectra: dict[str, list[list[float]]] = {}
     delta_spectra: dict[str, list[list[float]]] = {}
+    diverged: dict[str, int] = {}
     for label in ("no dropout", f"dropout {p}"):
         cols: dict[str, list[float]] = {k: [] for k in ("erank", "count", "d_erank", "d_count")}
         w_all, w0_all = runs[label].final[1][0][:n], runs[label].initial[1][0][:n]
@@ -73,6 +76,9 @@ def claim_dropout_low_rank(
             for k in ("erank", "count"):
                 cols[k].append(m[k])
                 cols[f"d_{k}"].append(d[k])
+            if math.isnan(m["erank"]):
+                diverged[label] = diverged.get(label, 0) + 1
+                continue
             spectra[label].append(torch.linalg.svdvals(w.double()).tolist())
             delta_spectra[label].append(torch.linalg.svdvals((w - w0).double()).tolist())
         table[label] = cols
@@ -107,7 +113,11 @@ def claim_dropout_low_rank(
         "matrices of low rank. That is, the weight matrices after a dropout layer W=UΣVᵀ have "
         f"an SVD where only few singular values are nonzero.” ({runs[label].shape}, the second "
         "hidden layer's weight)",
-        "; ".join(parts) + f"; dropout's entropy rank lower in {share(lower, n)} of seeds",
+        "; ".join(parts)
+        + f"; dropout's entropy rank lower in {share(lower, n)} of seeds"
+        + "".join(
+            f"; {label}: diverged (non-finite W) in {k} seeds" for label, k in diverged.items()
+        ),
         verdict,
         "entropy rank exp(H(σ/Σσ)) (Roy & Vetterli 2007) and the count of σ_i > 0.01·σ₁; holds "
         "if dropout's entropy rank of W is below the no-dropout net's in every seed (same "

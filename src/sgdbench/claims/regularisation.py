@@ -162,9 +162,11 @@ def wide_runs(
     width: int = 128,
     p: float = 0.5,
     progress: Progress = None,
+    lr: float = SEED_LR,
 ) -> dict[str, SeedRuns]:
-    """The 2-w-w-2 net trained with SGD-32 per seed (stacked), without dropout and with
-    dropout ``p`` after each hidden ReLU: {"no dropout": runs, "dropout p": runs}."""
+    """The in-w-w-out net trained with SGD-32 (momentum 0.9, ``lr``) per seed (stacked),
+    without dropout and with dropout ``p`` after each hidden ReLU: {"no dropout": runs,
+    "dropout p": runs}."""
     return {
         label: stacked(
             split,
@@ -176,6 +178,7 @@ def wide_runs(
             dropout=drop,
             batch_size=SGD_32.batch_size,
             shuffle=SGD_32.shuffle,
+            optimizer={"lr": lr, "momentum": SEED_MOMENTUM},
         )
         for label, drop in (("no dropout", 0.0), (f"dropout {p}", p))
     }

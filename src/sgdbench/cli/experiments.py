@@ -216,7 +216,13 @@ def claims(args: argparse.Namespace) -> int:
                 wide = min(args.wide_seeds or 100, n)
                 progress(f"claims: {data.label}, {n} seed(s), {args.epochs} epochs per run")
                 trained = claims_run.train(
-                    split, seeds, args.epochs, slow_seeds=slow, wide_seeds=wide, progress=progress
+                    split,
+                    seeds,
+                    args.epochs,
+                    slow_seeds=slow,
+                    wide_seeds=wide,
+                    wide_lr=data.wide_lr,
+                    progress=progress,
                 )
                 sections.append(
                     claims_report.Section(
