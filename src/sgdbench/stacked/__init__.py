@@ -17,11 +17,12 @@ That is what makes a claim over 1,000 stacked seeds a claim about the chapter's 
   per step and dropout layer one ``bernoulli_`` mask of the batch's shape (torch's CPU dropout:
   ``noise.bernoulli_(1 − p)``, ``noise.div_(1 − p)``, ``input * noise``);
 - the forward and backward are written out with the kernels autograd runs for the single
-  network, on the same operand layouts: ``addmm`` becomes ``baddbmm``, whose CPU kernel calls
-  the same GEMM per seed (aten/src/ATen/native/LinearAlgebra.cpp, ``bmm_out_or_baddbmm_``,
-  "split along batch dimension"), the weight gradient is ``gradᵀ·x`` as ``mm_mat2_backward``
-  forms it for ``W.t()``, cross-entropy's gradient is ``nll_loss_backward``'s −1/B at the target
-  through ``_log_softmax_backward_data``, ReLU's is ``threshold_backward``;
+  network, on the same operand layouts: ``addmm`` becomes ``baddbmm`` (its CPU kernel,
+  aten/src/ATen/native/LinearAlgebra.cpp ``bmm_out_or_baddbmm_``, hands the S products to
+  MKL's strided batched GEMM, which gave the per-matrix GEMM's bits on every shape swept
+  except those below), the weight gradient is ``gradᵀ·x`` as ``mm_mat2_backward`` forms it for
+  ``W.t()``, cross-entropy's gradient is ``nll_loss_backward``'s −1/B at the target through
+  ``_log_softmax_backward_data``, ReLU's is ``threshold_backward``;
 - the update is ``torch.optim.SGD``'s single-tensor step (torch/optim/sgd.py,
   ``_single_tensor_sgd``), op for op, with its first-step momentum buffer ``clone(grad)``.
 
@@ -33,6 +34,11 @@ hyper-parameters, schedules, dropout rates and chunkings, by properties/test_sta
 CPU at the thread count both run with (:data:`BITWISE_ON`). The stacked trainer runs on the CPU
 only: another device's batched kernels and random streams (CUDA's Philox dropout masks) are not
 those of its single runs, and no GPU has been available to derive a bound on the difference.
+
+Hand-stacked kernels rather than ``torch.func`` (``vmap(grad(functional_call))``): measured
+3–7× cheaper per seed-epoch on the training pass at S = 100 and 10 (results/BENCHMARKS.md,
+"Seeds in parallel"), and their layouts are chosen to be the single run's, which vmap's
+batching rules do not promise (not checked).
 
 Supported: the :func:`sgdbench.models.mlp` family with ``torch.nn.Dropout`` (any widths, any
 p), ``torch.optim.SGD`` with every option of its update (lr, momentum, dampening, Nesterov,
