@@ -59,7 +59,8 @@ def stacked_epoch(split: Split, seeds: int, *, evaluate: bool = True) -> Callabl
 def torch_func_epoch(split: Split, seeds: int) -> Callable[[], None]:
     """One training epoch of ``seeds`` seeds by ``torch.func`` (the alternative the stacked
     trainer was chosen over): ``stack_module_state`` + ``vmap(grad(functional_call))``, the
-    same shuffles and a heavy-ball update with foreach ops. Not bitwise the single runs."""
+    per-seed shuffles and a heavy-ball update with foreach ops. Its numbers are not checked
+    against the single runs: it is timed, not trusted."""
     from torch.func import functional_call, grad, stack_module_state, vmap
 
     models = []

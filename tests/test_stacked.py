@@ -143,3 +143,19 @@ def test_render_lists_the_rows_whose_verdict_changed() -> None:
     assert "| 1 | m | it held: 10/11 (90.9 %; 95 % CI 62.3–98.4 %) |" in text
     assert "- Row 1: on seeds 0–9 “holds”; on all seeds “does not hold in every seed”." in text
     assert "- Row 1: two moons “does not hold in every seed”; digits “holds”." in text
+
+
+def test_why_reads_the_cause_off_the_measurements() -> None:
+    """A differing row gets a reason built from that run's numbers; an unknown claim none."""
+    from sgdbench.claims.why import why
+
+    def decay(fluct: float, loss: float) -> Claim:
+        data = {"schedules": {"constant": {"fluctuation": [fluct], "final_train_loss": [loss]}}}
+        return Claim("sgd-needs-decay", "s", "m", "v", "r", True, data)
+
+    reason = why(decay(0.1, 0.07), decay(0.0, 4e-4), "two moons", "digits")
+    assert "interpolates" in reason and "0.0004" in reason and "0.0e+00" in reason
+    other = Claim("weight-decay", "s", "m", "v", "r", True, {})
+    assert why(other, other, "a", "b") == ""
+    broken = Claim("momentum", "s", "m", "v", "r", True, {"table": {"x": {}}})
+    assert why(broken, broken, "a", "b") == ""  # data of another shape: no sentence, no crash

@@ -46,14 +46,14 @@ def section(run: dict[str, Any], out_dir: Path | None = None) -> list[str]:
     hold = [held_out(p) for p in pts]
     tested, errors = held_out_errors(pts, hold)
     model = fit(pts)
-    fitted = [model.predict(p.batch, p.params) / p.seconds - 1 for p in pts]
+    fitted = [model.predict(p.batch, p.params, p.width) / p.seconds - 1 for p in pts]
     lines = [
         "## Where an epoch stops being dispatch-bound (cost model)",
         "",
         "Seconds per training step (Batches, torch.optim.SGD, one hidden layer of width w, 20 "
         "steps per case and round, every case interleaved; median over rounds) on two moons "
         "(in 2, out 2, n = 800) and digits (in 64, out 10, n = 1437), fitted with "
-        "t(B, P) = c₀ + B·(c₁ + c₂·P), P = in·w + w·out the weights "
+        "t(B, P, w) = c₀ + B·(c₁ + c₂·P + c₃·w), P = in·w + w·out the weights "
         "(`sgdbench.bench.costmodel`: non-negative least squares on relative residuals).",
         "",
     ]
@@ -78,27 +78,31 @@ def section(run: dict[str, Any], out_dir: Path | None = None) -> list[str]:
     lines += [
         f"Fit on all {len(pts)} cases: c₀ = {model.c0 * 1e6:.1f} µs per step, c₁ = "
         f"{model.c1 * 1e9:.1f} ns per sample, c₂ = {model.c2 * 1e12:.2f} ps per sample and "
-        f"weight; |relative error| median {median_abs(fitted):.1%}, max "
+        f"weight, c₃ = {model.c3 * 1e9:.2f} ns per sample and hidden unit; |relative error| "
+        f"median {median_abs(fitted):.1%}, max "
         f"{max(abs(e) for e in fitted):.1%}.",
         "",
         f"Held out: {HELD_OUT}, {len(errs)} of {len(pts)} cases; the model fitted to the other "
         f"{len(pts) - len(errs)} (c₀ = {tested.c0 * 1e6:.1f} µs, c₁ = {tested.c1 * 1e9:.1f} ns, "
-        f"c₂ = {tested.c2 * 1e12:.2f} ps) predicts them with |relative error| median "
+        f"c₂ = {tested.c2 * 1e12:.2f} ps, c₃ = {tested.c3 * 1e9:.2f} ns) predicts them with "
+        "|relative error| median "
         f"{median_abs(errs):.1%}, max {max(abs(e) for e in errs):.1%} "
         f"(worst: {_worst(errors)}).",
         "",
-        "A step is mostly overhead (c₀ above the batch's own cost) below B* = c₀ / (c₁ + c₂·P):",
+        "A step is mostly overhead (c₀ above the batch's own cost) below "
+        "B* = c₀ / (c₁ + c₂·P + c₃·w):",
         "",
         "| network | P | B* (this machine) |",
         "| --- | ---: | ---: |",
     ]
-    for name, p in (
-        ("2-16-2 (the chapter's)", weights(2, 16, 2)),
-        ("64-16-10 (digits)", weights(64, 16, 10)),
-        ("2-1024-2", weights(2, 1024, 2)),
-        ("64-1024-10", weights(64, 1024, 10)),
+    for name, (i, w, o) in (
+        ("2-16-2 (the chapter's)", (2, 16, 2)),
+        ("64-16-10 (digits)", (64, 16, 10)),
+        ("2-1024-2", (2, 1024, 2)),
+        ("64-1024-10", (64, 1024, 10)),
     ):
-        lines.append(f"| {name} | {p} | {model.overhead_batch(p):.0f} |")
+        p = weights(i, w, o)
+        lines.append(f"| {name} | {p} | {model.overhead_batch(p, w):.0f} |")
     lines += _digits_epochs(run, model)
     if out_dir is not None:
         _plot(pts, hold, tested, out_dir / "bench_cost_model.png")
@@ -119,7 +123,7 @@ def _digits_epochs(run: dict[str, Any], model: Fit) -> list[str]:
     med = b["extra_info"]["median_s"]
     r = Ratio(DIGITS, "SGD-32", "GD").measure(run)
     n, p = 1437, weights(64, 16, 10)
-    predicted = -(-n // 32) * model.predict(32, p) / model.predict(n, p)
+    predicted = -(-n // 32) * model.predict(32, p, 16) / model.predict(n, p, 16)
     q = {k: quartiles(v) for k, v in b["extra_info"]["times_s"].items()}
     return [
         "",
@@ -160,7 +164,7 @@ def _plot(pts: list[Point], hold: list[bool], model: Fit, path: Path) -> None:
             grid = sorted({*xs, *[round(x) for x in _logspace(min(xs), max(xs))]})
             ax.plot(
                 grid,
-                [model.predict(x, mine[0][0].params) * 1e6 for x in grid],
+                [model.predict(x, mine[0][0].params, w) * 1e6 for x in grid],
                 "--",
                 color=line.get_color(),
                 lw=1,
@@ -171,9 +175,9 @@ def _plot(pts: list[Point], hold: list[bool], model: Fit, path: Path) -> None:
         ax.set_xlabel("batch size B")
         ax.set_ylabel("µs per step")
         ax.set_title(
-            f"{dataset}: measured (dots; hollow = held out), model fitted without the hollow "
-            "ones (dashed), c₀ (dotted)",
-            fontsize=9,
+            f"{dataset}: dots measured (hollow: held out), dashed: the model\nfitted "
+            "without the hollow ones, dotted: its c₀",
+            fontsize=10,
         )
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()

@@ -73,7 +73,7 @@ def section(run: dict[str, Any], counts: dict[str, Any] | None = None) -> list[s
             "",
             "The training pass alone, hand-stacked kernels (sgdbench.stacked) against torch.func "
             "(`stack_module_state` + `vmap(grad(functional_call))`, foreach heavy-ball update; "
-            "not bitwise the single runs), interleaved:",
+            "not checked against the single runs), interleaved:",
             "",
             "| S | stacked ms per seed-epoch | torch.func ms per seed-epoch | torch.func / stacked "
             "(paired, IQR) |",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sgdbench.claims._core import Claim
 from sgdbench.claims._stats import share
 from sgdbench.claims.figures import FIGURES, figures
+from sgdbench.claims.why import why
 
 __all__ = ["FIGURES", "Section", "figures", "render"]
 
@@ -84,10 +85,15 @@ def render(sections: Sequence[Section], header: str) -> str:
             if _outcome(a) != _outcome(b)
         ]
         lines += ["", f"## Where {first.label} and {other.label} give different verdicts", ""]
-        lines += [
-            f"- Row {i}: {first.label} “{a}”; {other.label} “{b}”." for i, a, b in differ
-        ] or ["- None."]
-        lines += ["", "Why, row by row: [docs/claims.md](../docs/claims.md#two-data-sets)."]
+        for i, a, b in differ:
+            reason = why(first.claims[i - 1], other.claims[i - 1], first.label, other.label)
+            lines.append(
+                f"- Row {i}: {first.label} “{a}”; {other.label} “{b}”."
+                + (f" Why: {reason}." if reason else "")
+            )
+        if not differ:
+            lines.append("- None.")
+        lines += ["", "More on each: [docs/claims.md](../docs/claims.md#two-data-sets)."]
     for sec in sections:
         suffix = "" if sec.key == "two_moons" else f"_{sec.key}"
         lines += [

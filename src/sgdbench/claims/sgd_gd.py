@@ -77,7 +77,16 @@ def claim_test_above_train(runs: dict[str, list[History]]) -> Claim:
         "holds if the share of epochs with test acc strictly above train acc, averaged over "
         "seeds, exceeds 0.5",
         sgd_ok,
-        {"gd_holds": gd_ok},
+        {
+            "gd_holds": gd_ok,
+            "final_acc": {
+                name: {
+                    "train": statistics.fmean(h.train_acc[-1] for h in runs[name]),
+                    "test": statistics.fmean(h.test_acc[-1] for h in runs[name]),
+                }
+                for name in (SGD_32.name, GD.name)
+            },
+        },
         "SGD-32's test accuracy above its train accuracy in more than half the epochs",
         [f > 0.5 for f in fractions[SGD_32.name]],
     )
@@ -92,6 +101,17 @@ def roughness(values: Sequence[float], start: int = 10) -> float:
     v = values[min(start, len(values)) - 1 :]  # a run shorter than ``start``: its last epoch
     total = sum(abs(b - a) for a, b in itertools.pairwise(v))
     return total - abs(v[-1] - v[0])
+
+
+def _turned(hs: Sequence[History], start: int = 10) -> int:
+    """Seeds whose test loss from epoch ``start`` falls to a minimum and then rises again by
+    more than 0.01: a single turn (overfitting), which the variation measure also counts."""
+    count = 0
+    for h in hs:
+        v = h.test_loss[min(start, len(h)) - 1 :]
+        low = min(range(len(v)), key=v.__getitem__)
+        count += 0 < low < len(v) - 1 and v[-1] - v[low] > 0.01 and v[0] - v[low] > 0.01
+    return count
 
 
 def claim_noisier(runs: dict[str, list[History]]) -> Claim:
@@ -110,7 +130,11 @@ def claim_noisier(runs: dict[str, list[History]]) -> Claim:
         "holds" if wins == len(sgd) else "does not hold in every seed",
         "holds if SGD-32's non-monotone variation exceeds GD's in every seed",
         wins == len(sgd),
-        {"sgd": sgd, "gd": gd},
+        {
+            "sgd": sgd,
+            "gd": gd,
+            "turned": {name: _turned(runs[name]) for name in (SGD_32.name, GD.name)},
+        },
         "SGD-32's non-monotone variation of the test loss above GD's",
         [s > g for s, g in zip(sgd, gd, strict=True)],
     )
