@@ -120,7 +120,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                     marks = list(device.marks)
                     accepted = c.match_xfail(cid, impl.name, xfails)
                     if accepted:
-                        marks.append(pytest.mark.xfail(strict=True, reason=accepted.reason))
+                        strict = accepted.strict  # False: nondeterministic (xfails.txt says why)
+                        marks.append(pytest.mark.xfail(strict=strict, reason=accepted.reason))
                     params.append(
                         pytest.param(
                             (impl, check, device.values[0], dtype),

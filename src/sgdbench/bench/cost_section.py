@@ -138,7 +138,7 @@ def _digits_epochs(run: dict[str, Any], model: Fit) -> list[str]:
 def _plot(pts: list[Point], hold: list[bool], model: Fit, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    from sgdbench import plots  # first: it selects matplotlib's Agg backend
+    from sgdbench._figures import save  # first: it selects matplotlib's Agg backend
 
     datasets = list(dict.fromkeys(p.dataset for p in pts))
     fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 5), squeeze=False)
@@ -182,7 +182,7 @@ def _plot(pts: list[Point], hold: list[bool], model: Fit, path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    plots.save(fig, path)
+    save(fig, path)
 
 
 def _logspace(lo: float, hi: float, n: int = 30) -> list[float]:
