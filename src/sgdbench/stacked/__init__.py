@@ -36,7 +36,7 @@ only: another device's batched kernels and random streams (CUDA's Philox dropout
 those of its single runs, and no GPU has been available to derive a bound on the difference.
 
 Hand-stacked kernels rather than ``torch.func`` (``vmap(grad(functional_call))``): measured
-3–7× cheaper per seed-epoch on the training pass at S = 100 and 10 (results/BENCHMARKS.md,
+3–8× cheaper per seed-epoch on the training pass at S = 100 and 10 (results/BENCHMARKS.md,
 "Seeds in parallel"), and their layouts are chosen to be the single run's, which vmap's
 batching rules do not promise (not checked).
 
