@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from sgdbench.data import Batches, Split, two_moons
+from sgdbench.experiments import first_epoch_reaching
 from sgdbench.models import mlp
-from sgdbench.training import SEED_LR, SEED_MOMENTUM, train_epoch
+from sgdbench.training import SEED_LR, SEED_MOMENTUM, train_epoch, train_test
 
 PIPELINES = ("DataLoader", "Batches")
 
@@ -59,9 +61,10 @@ def training(
     seed: int = 0,
     optimizer: type[torch.optim.Optimizer] = torch.optim.SGD,
 ) -> tuple[Callable[[], None], nn.Module]:
-    """One epoch of the seed's training (its model, optimizer and loss) as a callable."""
+    """One epoch of the seed's training (its model, optimizer and loss) as a callable; the
+    network is the seed's 2-16-2 with the split's inputs and classes (64-16-10 on digits)."""
     torch.manual_seed(seed)
-    model = mlp().to(split.device)
+    model = mlp(split.features, (16,), split.classes).to(split.device)
     opt = optimizer(model.parameters(), lr=SEED_LR, momentum=SEED_MOMENTUM)
     criterion = nn.CrossEntropyLoss()
     data = batches(split, batch_size, shuffle, pipeline, seed)
@@ -70,6 +73,25 @@ def training(
         train_epoch(model, data, opt, criterion)
 
     return epoch, model
+
+
+def time_to_accuracy(
+    split: Split, batch_sizes: Sequence[int], seeds: Sequence[int], target: float, epochs: int
+) -> dict[str, list[dict[str, float | int | None]]]:
+    """Per method ("SGD-b", or "GD" for b = n) and seed: the first epoch whose test accuracy
+    reaches ``target`` and the training seconds to it (None, None: not within ``epochs``)."""
+    n = split.y_train.shape[0]
+    results: dict[str, list[dict[str, float | int | None]]] = {}
+    for b, seed in itertools.product(batch_sizes, seeds):
+        torch.manual_seed(seed)
+        data = batches(split, b, b < n, "Batches", seed)
+        model = mlp(split.features, (16,), split.classes).to(split.device)
+        h = train_test(model, data, split, epochs=epochs)
+        epoch = first_epoch_reaching(h.test_acc, target)
+        seconds = None if epoch is None else sum(h.epoch_seconds[:epoch])
+        name = "GD" if b == n else f"SGD-{b}"
+        results.setdefault(name, []).append({"seed": seed, "epoch": epoch, "seconds": seconds})
+    return results
 
 
 def iteration(data: Iterable[tuple[Tensor, Tensor]]) -> Callable[[], None]:

@@ -15,12 +15,11 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor, nn
 
-from benchmarks._cases import moons
+from benchmarks._cases import moons, time_to_accuracy, training
 from benchmarks.conftest import interleaved
 from sgdbench.data import Batches, Split, digits
-from sgdbench.experiments import first_epoch_reaching
 from sgdbench.models import mlp
-from sgdbench.training import SEED_LR, SEED_MOMENTUM, train_epoch, train_test
+from sgdbench.training import SEED_LR, SEED_MOMENTUM
 
 N_DIGITS = 1437  # 80 % of the 1,797 images, as two moons' 800 of 1,000
 WIDTHS = (16, 64, 256, 1024)
@@ -33,19 +32,13 @@ def _digits() -> Split:
     return digits(n_train=N_DIGITS)
 
 
-def _epoch(split: Split, batch_size: int, shuffle: bool) -> Callable[[], None]:
-    torch.manual_seed(0)
-    model = mlp(split.features, (16,), split.classes)
-    opt = torch.optim.SGD(model.parameters(), lr=SEED_LR, momentum=SEED_MOMENTUM)
-    data = Batches(split.X_train, split.y_train, batch_size, shuffle=shuffle)
-    criterion = nn.CrossEntropyLoss()
-    return lambda: train_epoch(model, data, opt, criterion)
-
-
 def test_digits_epoch_cost(benchmark) -> None:  # type: ignore[no-untyped-def]
     """SGD-32 against GD on digits, one epoch each, interleaved (64-16-10, n = 1437)."""
     split = _digits()
-    cases = {"SGD-32": _epoch(split, 32, True), "GD": _epoch(split, N_DIGITS, False)}
+    cases = {
+        "SGD-32": training(split, 32, True, "Batches")[0],
+        "GD": training(split, N_DIGITS, False, "Batches")[0],
+    }
     per = {"SGD-32": -(-N_DIGITS // 32), "GD": 1}
     interleaved(benchmark, cases, device="cpu", rounds=30, per=per)
 
@@ -56,14 +49,7 @@ def test_time_to_accuracy_digits(benchmark) -> None:  # type: ignore[no-untyped-
     results: dict[str, list[dict[str, float | int | None]]] = {}
 
     def run_all() -> None:
-        for b, seed in itertools.product((8, 32, 128, N_DIGITS), SEEDS):
-            torch.manual_seed(seed)
-            data = Batches(split.X_train, split.y_train, b, shuffle=b < N_DIGITS)
-            h = train_test(mlp(split.features, (16,), split.classes), data, split, epochs=EPOCHS)
-            epoch = first_epoch_reaching(h.test_acc, TARGET)
-            seconds = None if epoch is None else sum(h.epoch_seconds[:epoch])
-            name = "GD" if b == N_DIGITS else f"SGD-{b}"
-            results.setdefault(name, []).append({"seed": seed, "epoch": epoch, "seconds": seconds})
+        results.update(time_to_accuracy(split, (8, 32, 128, N_DIGITS), SEEDS, TARGET, EPOCHS))
 
     benchmark.pedantic(run_all, rounds=1, iterations=1)
     benchmark.extra_info.update(

@@ -125,19 +125,7 @@ configs = st.fixed_dictionaries(
 def test_stacked_is_the_single_runs(seeds: list[int], cfg: dict[str, Any], chunk: int | None):
     """Each stacked seed's History and final weights are bitwise its single run's."""
     cfg = {**cfg, "schedule": SCHEDULES[cfg["schedule"]]}
-    runs = stacked.train_seeds(
-        seeds,
-        SPLIT,
-        hidden=cfg["hidden"],
-        dropout=cfg["dropout"],
-        batch_size=cfg["batch_size"],
-        shuffle=cfg["shuffle"],
-        drop_last=cfg["drop_last"],
-        epochs=cfg["epochs"],
-        optimizer=cfg["optimizer"],
-        schedule=cfg["schedule"],
-        chunk=chunk,
-    )
+    runs = stacked.train_seeds(seeds, SPLIT, **cfg, chunk=chunk)  # cfg: train_seeds' arguments
     assert mismatches(runs, SPLIT, **cfg) == []
 
 
@@ -155,7 +143,7 @@ def test_the_chapter_configuration_over_many_seeds() -> None:
         "optimizer": {"lr": 0.1, "momentum": 0.9},
         "schedule": None,
     }
-    runs = stacked.train_seeds(range(12), split, batch_size=32, epochs=2)
+    runs = stacked.train_seeds(range(12), split, **cfg)
     assert mismatches(runs, split, **cfg) == []
 
 
@@ -200,16 +188,6 @@ PLANTED_CFG = {
 )
 def test_planted_bugs_are_caught(planted: type[stacked._Net], bad_seeds: set[int]) -> None:
     """The comparison above fails exactly on the seeds a planted bug touches."""
-    cfg = {k: v for k, v in PLANTED_CFG.items()}
-    runs = stacked.train_seeds(
-        [10, 11, 12],
-        SPLIT,
-        hidden=cfg["hidden"],
-        dropout=cfg["dropout"],
-        batch_size=cfg["batch_size"],
-        epochs=cfg["epochs"],
-        optimizer=cfg["optimizer"],
-        _net=planted,
-    )
-    found = mismatches(runs, SPLIT, **cfg)
+    runs = stacked.train_seeds([10, 11, 12], SPLIT, **PLANTED_CFG, _net=planted)
+    found = mismatches(runs, SPLIT, **PLANTED_CFG)
     assert {int(line.split(":")[0].split()[1]) for line in found} == bad_seeds, found

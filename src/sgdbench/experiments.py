@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -41,12 +42,22 @@ SGD_32 = Method("SGD-32", 32, shuffle=True)  # the seed's train_loader_batch
 GD = Method("GD", None, shuffle=False)  # the seed's train_loader_whole
 
 
-def run(method: Method, seed: int, split: Split, *, epochs: int = 100) -> History:
-    """Train the seed's network (2-16-2 on two moons; in-16-out on another split) with
-    ``method`` from ``seed``; the seed's optimizer."""
+def run(
+    method: Method,
+    seed: int,
+    split: Split,
+    *,
+    epochs: int = 100,
+    hidden: Sequence[int] = (16,),
+    dropout: float = 0.0,
+    optimizer: dict[str, Any] | None = None,
+) -> History:
+    """Train ``mlp(in, hidden, out, dropout=dropout)`` (the seed's 2-16-2 on two moons) with
+    ``method`` from ``seed``; ``optimizer``: torch.optim.SGD's arguments (None: the seed's)."""
     torch.manual_seed(seed)
-    model = mlp(split.features, (16,), split.classes).to(split.device)
-    return train_test(model, method.batches(split), split, epochs=epochs)
+    model = mlp(split.features, hidden, split.classes, dropout=dropout).to(split.device)
+    opt = None if optimizer is None else torch.optim.SGD(model.parameters(), **optimizer)
+    return train_test(model, method.batches(split), split, epochs=epochs, optimizer=opt)
 
 
 def run_many(
@@ -56,13 +67,15 @@ def run_many(
     *,
     epochs: int = 100,
     progress: Callable[[str], None] | None = None,
+    **model: Any,
 ) -> dict[str, list[History]]:
-    """``run`` for every seed and method; histories per method name, in seed order."""
+    """``run`` for every seed and method; histories per method name, in seed order.
+    ``model``: ``run``'s ``hidden``, ``dropout`` and ``optimizer``."""
     out: dict[str, list[History]] = {m.name: [] for m in methods}
     total, done = len(methods) * len(seeds), 0
     for seed in seeds:
         for method in methods:
-            history = run(method, seed, split, epochs=epochs)
+            history = run(method, seed, split, epochs=epochs, **model)
             out[method.name].append(history)
             done += 1
             if progress is not None:

@@ -17,10 +17,9 @@ from sgdbench import stacked
 from sgdbench._output import staged_output, write_json
 from sgdbench.claims import Claim
 from sgdbench.cli._common import progress
-from sgdbench.data import Split, two_moons
-from sgdbench.experiments import GD, SGD_32, first_epoch_reaching
-from sgdbench.models import mlp
-from sgdbench.training import SEED_LR, SEED_MOMENTUM, History, train_test
+from sgdbench.data import two_moons
+from sgdbench.experiments import GD, SGD_32, first_epoch_reaching, run_many
+from sgdbench.training import SEED_LR, SEED_MOMENTUM, History
 
 TARGET_ACC = 0.95
 
@@ -66,24 +65,6 @@ def _model_and_optimizer(args: argparse.Namespace) -> dict[str, Any]:
     return {"hidden": tuple(args.hidden), "dropout": args.dropout, "optimizer": opts}
 
 
-def _sequential(
-    seeds: list[int], split: Split, epochs: int, model: dict[str, Any]
-) -> dict[str, list[History]]:
-    """One train_test per seed and method: what the stacked run replaces (timed per seed)."""
-    out: dict[str, list[History]] = {}
-    for m in (SGD_32, GD):
-        out[m.name] = []
-        for seed in seeds:
-            torch.manual_seed(seed)
-            net = mlp(hidden=model["hidden"], dropout=model["dropout"])
-            opt = torch.optim.SGD(net.parameters(), **model["optimizer"])
-            out[m.name].append(
-                train_test(net, m.batches(split), split, epochs=epochs, optimizer=opt)
-            )
-        progress(f"reproduce: {m.name}: {len(seeds)} seed(s) one after another")
-    return out
-
-
 def reproduce(args: argparse.Namespace) -> int:
     """SGD-32 vs GD from ``--seeds`` seeds: JSON, timings and the chapter's two figures."""
     from sgdbench import plots
@@ -101,7 +82,9 @@ def reproduce(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         stacked_seconds: dict[str, list[float]] = {}
         if args.sequential:
-            runs = _sequential(seeds, split, args.epochs, model)
+            runs = run_many(
+                [SGD_32, GD], seeds, split, epochs=args.epochs, progress=progress, **model
+            )
         else:
             runs = {}
             for m in (SGD_32, GD):

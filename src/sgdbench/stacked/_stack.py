@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -12,7 +13,7 @@ from sgdbench.data import Split
 from sgdbench.stacked._net import _Net
 from sgdbench.training import SEED_LR, SEED_MOMENTUM
 
-__all__ = ["SGD_OPTIONS", "SeedStack", "check_optimizer", "check_seeds"]
+__all__ = ["SGD_OPTIONS", "Plan", "SeedStack", "check_optimizer", "check_seeds", "plan"]
 
 #: The options of torch.optim.SGD's update the stacked trainer implements, and their defaults.
 SGD_OPTIONS: dict[str, Any] = {
@@ -58,69 +59,90 @@ def check_optimizer(optimizer: dict[str, Any] | None) -> dict[str, Any]:
     return opts
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The checked arguments of a stacked run, shared by every chunk of seeds."""
+
+    split: Split
+    hidden: tuple[int, ...]
+    dropout: float
+    shuffle: bool
+    opts: dict[str, Any]
+    bounds: tuple[tuple[int, int], ...]  # each batch's [start, stop) in the epoch's order
+
+
+def plan(
+    split: Split,
+    *,
+    hidden: Sequence[int] = (16,),
+    dropout: float = 0.0,
+    batch_size: int | None = 32,
+    shuffle: bool = True,
+    drop_last: bool = False,
+    optimizer: dict[str, Any] | None = None,
+) -> Plan:
+    """Every argument checked, and named when bad; nothing built."""
+    if not isinstance(split, Split):
+        raise TypeError(f"`split` must be a sgdbench.data.Split, but got {type(split).__name__}")
+    if split.device.type != "cpu" or split.X_train.dtype != torch.float32:
+        raise ValueError(
+            f"`split` must be float32 on the CPU for the stacked trainer, but it is "
+            f"{split.X_train.dtype} on {split.device}"
+        )
+    widths = tuple(hidden)
+    for i, width in enumerate(widths):
+        check_int(f"hidden[{i}]", width, minimum=1)
+    if not widths:
+        raise ValueError("`hidden` must name at least one hidden width (the mlp family)")
+    check_range("dropout", dropout, low=0.0, high=1.0)
+    n = split.y_train.shape[0]
+    batch = n if batch_size is None else check_int("batch_size", batch_size, minimum=1)
+    for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"`{name}` must be a bool, but got {flag!r}")
+    opts = check_optimizer(optimizer)
+    stop = n - n % batch if drop_last else n
+    bounds = tuple((i, min(i + batch, n)) for i in range(0, stop, batch))
+    if not bounds:
+        raise ValueError(f"`batch_size` {batch} with drop_last leaves no batch of {n} samples")
+    return Plan(split, widths, float(dropout), shuffle, opts, bounds)
+
+
 class SeedStack:
     """The chapter's network from each of ``seeds``, stacked, with its SGD state and stream.
 
     :meth:`train_epoch` is, per seed, one ``train_epoch(model, Batches(...), SGD(...))`` of the
     single run (the Batches draws, the dropout masks, the steps); :meth:`evaluate` is
-    ``train_test``'s evaluation after it. Every argument is checked here and named when bad.
+    ``train_test``'s evaluation after it. The keyword arguments are :func:`plan`'s.
     """
 
-    def __init__(
-        self,
-        seeds: Sequence[int],
-        split: Split,
-        *,
-        hidden: Sequence[int] = (16,),
-        dropout: float = 0.0,
-        batch_size: int | None = 32,
-        shuffle: bool = True,
-        drop_last: bool = False,
-        optimizer: dict[str, Any] | None = None,
-        net: type[_Net] = _Net,
-    ) -> None:
-        self.seeds = check_seeds(seeds)
-        if not isinstance(split, Split):
-            raise TypeError(
-                f"`split` must be a sgdbench.data.Split, but got {type(split).__name__}"
-            )
-        if split.device.type != "cpu" or split.X_train.dtype != torch.float32:
-            raise ValueError(
-                f"`split` must be float32 on the CPU for the stacked trainer, but it is "
-                f"{split.X_train.dtype} on {split.device}"
-            )
-        self.hidden = tuple(hidden)
-        for i, width in enumerate(self.hidden):
-            check_int(f"hidden[{i}]", width, minimum=1)
-        if not self.hidden:
-            raise ValueError("`hidden` must name at least one hidden width (the mlp family)")
-        check_range("dropout", dropout, low=0.0, high=1.0)
-        n = split.y_train.shape[0]
-        batch = n if batch_size is None else check_int("batch_size", batch_size, minimum=1)
-        for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"`{name}` must be a bool, but got {flag!r}")
-        self.opts = check_optimizer(optimizer)
-        stop = n - n % batch if drop_last else n
-        self.bounds = [(i, min(i + batch, n)) for i in range(0, stop, batch)]
-        if not self.bounds:
-            raise ValueError(f"`batch_size` {batch} with drop_last leaves no batch of {n} samples")
-        self.split, self.shuffle = split, shuffle
-        out_f = int(max(split.y_train.max(), split.y_test.max())) + 1
-        self.net = net(self.seeds, split.X_train.shape[1], self.hidden, out_f, float(dropout))
+    def __init__(self, seeds: Sequence[int], split: Split, **kwargs: Any) -> None:
+        self._build(seeds, plan(split, **kwargs), _Net)
+
+    @classmethod
+    def from_plan(cls, seeds: Sequence[int], p: Plan, net: type[_Net] = _Net) -> SeedStack:
+        """A stack on an already checked :class:`Plan` (``net``: a planted-bug variant)."""
+        stack = cls.__new__(cls)
+        stack._build(seeds, p, net)
+        return stack
+
+    def _build(self, seeds: Sequence[int], p: Plan, net: type[_Net]) -> None:
+        self.seeds, self.plan = check_seeds(seeds), p
+        self.opts, self.split = p.opts, p.split
+        self.net = net(self.seeds, p.split.features, p.hidden, p.split.classes, p.dropout)
 
     def train_epoch(self, lr: float | None = None, momentum: float | None = None) -> None:
         """One epoch of every seed at ``lr`` and ``momentum`` (default: the optimizer's)."""
         lr = self.opts["lr"] if lr is None else lr
         momentum = self.opts["momentum"] if momentum is None else momentum
         X, y = self.split.X_train, self.split.y_train
-        perms = self.net.epoch_order(y.shape[0], self.shuffle)
+        perms = self.net.epoch_order(y.shape[0], self.plan.shuffle)
         S = len(self.seeds)
         if perms is None:
             X, y = X.expand(S, *X.shape), y.expand(S, *y.shape)
         else:
             X, y = X[perms], y[perms]
-        for h, k in self.bounds:
+        for h, k in self.plan.bounds:
             logits, saved = self.net.forward(X[:, h:k], train=True)
             self.net.step(self.net.backward(logits, y[:, h:k], saved), lr, self.opts, momentum)
 

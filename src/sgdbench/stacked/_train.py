@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from sgdbench._checks import check_int
 from sgdbench.data import Split
 from sgdbench.models import mlp
 from sgdbench.stacked._net import _Net
-from sgdbench.stacked._stack import SeedStack, check_seeds
+from sgdbench.stacked._stack import SeedStack, check_seeds, plan
 from sgdbench.training import History
 
 __all__ = ["BITWISE_ON", "SeedRuns", "train_seeds"]
@@ -104,32 +105,32 @@ def train_seeds(
     many as fit in 32 MiB of activations); chunks do not change any number. ``_net`` swaps
     the stacked network for a planted-bug variant (properties/test_stacked.py).
     """
-    stack_args: dict[str, Any] = {
-        "hidden": hidden, "dropout": dropout, "batch_size": batch_size, "shuffle": shuffle,
-        "drop_last": drop_last, "optimizer": optimizer, "net": _net or _Net,
-    }  # fmt: skip
     seeds = check_seeds(seeds)
+    p = plan(
+        split, hidden=hidden, dropout=dropout, batch_size=batch_size, shuffle=shuffle,
+        drop_last=drop_last, optimizer=optimizer,
+    )  # fmt: skip
     check_int("epochs", epochs, minimum=1)
     if schedule is not None and not callable(schedule):
         raise TypeError("`schedule` must be a callable optimizer → lr scheduler, or None")
-    first = SeedStack(seeds[:1], split, **stack_args)  # checks every argument, trains nothing
+    n = split.y_train.shape[0]
     size = (
         check_int("chunk", chunk, minimum=1)
         if chunk is not None
-        else _chunk(split.y_train.shape[0], first.hidden, len(seeds))
+        else _chunk(n, p.hidden, len(seeds))
     )
-    lrs, moms = _schedule(first.opts, schedule, epochs)
+    lrs, moms = _schedule(p.opts, schedule, epochs)
     histories: list[History] = []
     initial: list[list[Tensor]] = []
     final: list[list[Tensor]] = []
     seconds = [0.0] * epochs
     for start in range(0, len(seeds), size):
-        stack = SeedStack(seeds[start : start + size], split, **stack_args)
+        stack = SeedStack.from_plan(seeds[start : start + size], p, _net or _Net)
         cols: list[list[list[float]]] = [[[] for _ in stack.seeds] for _ in range(4)]
         for epoch in range(epochs):
-            t0 = _clock()
+            t0 = time.perf_counter()
             stack.train_epoch(lrs[epoch], moms[epoch])
-            seconds[epoch] += _clock() - t0
+            seconds[epoch] += time.perf_counter() - t0
             for col, vals in zip(cols, stack.evaluate(), strict=True):
                 for per_seed, v in zip(col, vals, strict=True):
                     per_seed.append(v)
@@ -144,8 +145,8 @@ def train_seeds(
         histories=histories,
         initial=list(zip(pairs[0::2], pairs[1::2], strict=True)),
         final=list(zip(ends[0::2], ends[1::2], strict=True)),
-        hidden=first.hidden,
-        dropout=float(dropout),
+        hidden=p.hidden,
+        dropout=p.dropout,
         epoch_seconds=seconds,
     )
 
@@ -169,9 +170,3 @@ def _schedule(
         if isinstance(value, Tensor) or not math.isfinite(value):
             raise ValueError(f"`schedule` gave the lr {value!r}; the stacked trainer needs floats")
     return lrs, moms
-
-
-def _clock() -> float:
-    import time
-
-    return time.perf_counter()
