@@ -134,8 +134,27 @@ def bench(session: nox.Session) -> None:
     if "--instructions" in flags:
         counts_json = Path(session.create_tmp()) / "instructions.json"
         counts_json.unlink(missing_ok=True)
-        session.run("python", "-m", "benchmarks.instructions", "--out", str(counts_json))
-        counts = ["--instructions", str(counts_json)]
+        if "--compare" in flags:
+            # HEAD counted twice (the A/A spread), and the reference it is judged against: the
+            # committed baseline when the fingerprints match, else the base commit counted now
+            # in a git worktree (benchmarks/gate.py). A base that cannot count fails the gate.
+            ref_json = counts_json.with_name("reference.json")
+            ref_json.unlink(missing_ok=True)
+            session.run(
+                "python",
+                "-m",
+                "benchmarks.gate",
+                "--counts",
+                str(counts_json),
+                "--reference",
+                str(ref_json),
+                "--baseline",
+                str(ROOT / "results" / "benchmarks" / "cpu-instructions-baseline.json"),
+            )
+            counts = ["--instructions-baseline", str(ref_json)]
+        else:
+            session.run("python", "-m", "benchmarks.instructions", "--out", str(counts_json))
+        counts += ["--instructions", str(counts_json)]
     session.run(
         "python",
         "-m",

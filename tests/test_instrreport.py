@@ -1,5 +1,6 @@
-"""Instruction counts: the file format, the gate on counts and ratios, comparability keys, the
-report section, the callgrind dump parsing, and a missing valgrind."""
+"""Instruction counts: the file format, the gate on counts and ratios, fingerprints (what makes
+two counts comparable), the A/A threshold, the report section, the callgrind dump parsing, and
+a missing valgrind."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmarks import instructions
+from benchmarks import _callgrind, instructions
 
 from sgdbench import cli, instrreport
 
 KEY = {"cpu": "AMD EPYC", "torch": "2.13.0+cpu", "python": "3.11.7", "threads": 1,
        "valgrind": "valgrind-3.19.0"}  # fmt: skip
+FINGERPRINT = {
+    "cpu_capability": "AVX2", "cpu_brand": "Intel(R) Core(TM) i7-4910MQ CPU @ 2.90GHz",
+    "cpu_flags": ["avx", "avx2", "sse2"], "torch_threads": 1, "torch_interop_threads": 1,
+    "env": {"MALLOC_ARENA_MAX": "1", "OMP_NUM_THREADS": "1"}, "python": "3.11.7",
+    "torch": "2.13.0+cpu", "numpy": "2.3.0", "glibc": "glibc 2.36", "valgrind": "valgrind-3.19.0",
+}  # fmt: skip
 CASES = {
     "SGD-32 DataLoader": 40e6, "SGD-32 Batches": 24e6, "GD DataLoader": 9e6, "GD Batches": 1.6e6,
     "iteration DataLoader": 15e6, "iteration Batches": 0.5e6, "torch.optim.SGD": 24e6,
@@ -21,11 +28,14 @@ CASES = {
 }  # fmt: skip
 
 
-def counts(scale: dict[str, float] | None = None, **key: Any) -> dict[str, Any]:
+def counts(
+    scale: dict[str, float] | None = None, fingerprint: dict[str, Any] | None = None, **key: Any
+) -> dict[str, Any]:
     scale = scale or {}
     return {
         "format": instrreport.FORMAT,
         "key": {**KEY, **key},
+        "fingerprint": {**FINGERPRINT, **(fingerprint or {})},
         "repeats": 3,
         "cases": {
             k: {
@@ -55,11 +65,58 @@ def test_a_slower_torch_everywhere_is_caught_though_ratios_hold() -> None:
     assert not any(" / " in r and "REGRESSION" in r for r in rows)
 
 
-def test_another_key_is_shown_not_judged() -> None:
-    passed, rows = instrreport.gate(counts({"SGD-32 Batches": 1.5}, torch="2.14.0"), counts())
-    assert passed is None
-    assert rows[0].startswith("No comparable baseline: torch: '2.13.0+cpu' → '2.14.0'")
+def test_another_host_cpu_name_is_judged_another_fingerprint_fails() -> None:
+    """The host's CPU name is shown, not compared: valgrind masks it. Another fingerprint
+    (here torch) cannot be judged, and the gate then fails: it never passes unjudged."""
+    passed, rows = instrreport.gate(counts(cpu="Intel(R) Xeon(R) Processor"), counts())
+    assert passed is True and rows[0].startswith("Judged against the baseline")
+    worse = counts({"SGD-32 Batches": 1.02}, cpu="Intel(R) Xeon(R) Processor")
+    assert instrreport.gate(worse, counts())[0] is False
+    other = counts(fingerprint={"torch": "2.14.0"})
+    passed, rows = instrreport.gate(other, counts())
+    assert passed is False
+    assert rows[0].startswith("**Cannot judge** against the baseline: the fingerprints differ "
+                              "(torch: '2.13.0+cpu' → '2.14.0')")  # fmt: skip
     assert not any("REGRESSION" in r for r in rows)
+    flags = counts(fingerprint={"cpu_flags": ["avx", "avx2", "avx512f", "sse2"]})
+    assert instrreport.comparable(flags, counts()) == ["cpu_flags: -[] +['avx512f']"]
+    old = {k: v for k, v in counts().items() if k != "fingerprint"}
+    assert instrreport.comparable(counts(), old) == [
+        "the reference has no fingerprint (an sgdbench-instructions/1 file)"
+    ]
+
+
+def test_threshold_is_three_times_the_aa_spread_with_a_one_percent_floor() -> None:
+    from sgdbench.bench import gates
+
+    run = counts()
+    assert gates.threshold(run) == (0.01, None)
+    run["aa"] = {"cases": counts({"SGD-32 Batches": 1.002})["cases"]}
+    limit, spread = gates.threshold(run)
+    assert spread == pytest.approx(0.002, rel=1e-3) and limit == 0.01
+    run["aa"] = {"cases": counts({"GD Batches": 1.005})["cases"]}
+    limit, spread = gates.threshold(run)
+    assert spread == pytest.approx(0.005, rel=1e-3) and limit == pytest.approx(0.015, rel=1e-3)
+    # a 1.2 % regression: caught at the floor, let through at the wider threshold
+    worse = counts({"SGD-32 Batches": 1.012, "torch.optim.SGD": 1.012})
+    assert gates.instructions(worse, counts())[0] is False
+    worse["aa"] = {"cases": counts({"SGD-32 Batches": 1.012, "torch.optim.SGD": 1.012,
+                                    "GD Batches": 1.005})["cases"]}  # fmt: skip
+    passed, rows = gates.instructions(worse, counts())
+    assert passed is True
+    assert rows[-1] == ("Threshold: +1.50% on every count and ratio = max(1 %, 3 × A/A spread "
+                        "0.500% (two counts of this code)).")  # fmt: skip
+
+
+def test_a_paired_reference_is_named() -> None:
+    ref = {**counts(), "reference": {"kind": "paired", "label": "the paired base abc1234 x",
+                                     "why": "no committed baseline"}}  # fmt: skip
+    passed, rows = instrreport.gate(counts(), ref)
+    assert passed is True
+    assert rows[0] == "Judged against the paired base abc1234 x (no committed baseline)."
+    nothing = {**counts(), "cases": {"other": {"instructions": [1], "steps": 1}}}
+    passed, rows = instrreport.gate(nothing, ref)
+    assert passed is False and "nothing judged; the gate fails" in "\n".join(rows)
 
 
 @pytest.mark.parametrize(
@@ -109,12 +166,12 @@ totals: 1100
 def test_callgrind_dump_parsing(tmp_path: Path) -> None:
     part = tmp_path / "cg.out.1"
     part.write_text(DUMP)
-    assert instructions.total(part) == 1100
-    assert instructions.by_object(part) == {"libpython3.11.so.1.0": 800, "libtorch_cpu.so": 300}
+    assert _callgrind.total(part) == 1100
+    assert _callgrind.by_object(part) == {"libpython3.11.so.1.0": 800, "libtorch_cpu.so": 300}
     (tmp_path / "cg.out.2").write_text("events: Ir\n")
     with pytest.raises(ValueError, match="interrupted or foreign"):
-        instructions.total(tmp_path / "cg.out.2")
-    assert [p.name for p in instructions._parts(tmp_path)] == ["cg.out.1", "cg.out.2"]
+        _callgrind.total(tmp_path / "cg.out.2")
+    assert [p.name for p in _callgrind.parts(tmp_path)] == ["cg.out.1", "cg.out.2"]
 
 
 def test_missing_valgrind_says_how_to_install(
@@ -148,7 +205,8 @@ def test_bench_report_gates_on_instructions(
     args = ["bench-report", str(slow), "--out", str(out), "--compare"]
     assert cli.main([*args, "--instructions", str(same)]) == 0
     printed = capsys.readouterr().out
-    assert "wall-time ratios WORSENED (a warning" in printed and "instructions ok" in printed
+    assert "wall-time ratios WORSENED (a warning" in printed
+    assert "instructions held against the baseline" in printed
     assert "──── sgdbench bench: the headline" in printed
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert cli.main([*args, "--instructions", str(worse)]) == 1
@@ -156,4 +214,4 @@ def test_bench_report_gates_on_instructions(
     (store / "cpu-instructions-baseline.json").write_text("{broken")
     capsys.readouterr()
     assert cli.main([*args, "--instructions", str(same)]) == 2
-    assert "instruction baseline:" in capsys.readouterr().err
+    assert "instruction reference:" in capsys.readouterr().err

@@ -26,7 +26,7 @@ from sgdbench.cli._common import (
     model_options,
     run_options,
 )
-from sgdbench.cli.bench import bench_report
+from sgdbench.cli.bench import bench_history, bench_report
 from sgdbench.cli.experiments import claims, reproduce
 
 __all__ = ["build_parser", "main"]
@@ -146,7 +146,34 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="instruction baseline (default: OUT/benchmarks/LABEL-instructions-baseline.json)",
     )
+    br.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help="the gate's history, appended when a gated run on main passes "
+        "(default: OUT/benchmarks/history.jsonl)",
+    )
     br.set_defaults(func=bench_report)
+
+    bh = sub.add_parser(
+        "bench-history",
+        help="print the instruction gate's history per commit, its steps, and its trend plot",
+        description=(
+            "Read the gate's history (one record per gated commit on main, appended by "
+            "`nox -s bench -- --compare --instructions`) and print each case's count per "
+            "commit with its change, and every step: a commit where a case moved by at least "
+            "that run's threshold. --plot writes the trend plot."
+        ),
+    )
+    bh.add_argument(
+        "--history",
+        type=Path,
+        default=Path("results/benchmarks/history.jsonl"),
+        help="(default: results/benchmarks/history.jsonl)",
+    )
+    bh.add_argument("--case", action="append", metavar="NAME", help="only this case (repeatable)")
+    bh.add_argument("--plot", type=Path, metavar="PNG", help="also write the trend plot here")
+    bh.set_defaults(func=bench_history)
 
     _check.add_parser(sub)
     _ddp.add_parser(sub)

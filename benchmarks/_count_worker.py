@@ -1,0 +1,174 @@
+"""The process callgrind counts: the gate's epoch cases of one source tree, and its fingerprint.
+
+``valgrind --tool=callgrind … python …/benchmarks/_count_worker.py --manifest M``, started in
+the directory ROOT (``benchmarks/instructions.py`` starts it), counts the tree at ROOT:
+``sgdbench`` from ``ROOT/src`` and the case builders from ``ROOT/benchmarks/_cases.py``; this
+file, the counting itself, is always the caller's. So a base commit checked out in a git
+worktree is counted exactly as HEAD is (the paired run of docs/instructions.md). It builds every case,
+warms each up at native speed, switches callgrind's instrumentation on once, then measures
+each case on its own: collection on, one epoch, collection off and a dump, R times per case.
+
+Before anything is counted it writes what it runs on, read from inside valgrind, into the
+manifest: valgrind presents its own CPU (its CPUID tables, so torch's kernels are chosen for
+that CPU, not the host's), and that, with the thread settings and the library versions, is
+what decides the count. The host's CPU name is not part of it.
+
+Run as a script, it imports nothing of the tree it sits in: only ROOT's code is on its path,
+as the relative entries ``src`` and ``.`` from inside ROOT, so that the strings the counted code
+carries do not depend on where ROOT lies.
+"""
+
+from __future__ import annotations
+
+import sys
+
+if __name__ == "__main__":
+    del sys.path[0]  # this file's folder: ROOT's benchmarks/ must be the one imported
+
+import argparse
+import gc
+import json
+import os
+import platform
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+N = 800
+WARMUP = 3
+STACKED = (1, 10, 100)  # seed counts of the stacked training cases (not 1000: 10× S=100's cost)
+# What the counting process must not inherit: threads that spin, malloc arenas, hash seeds.
+PINNED = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MALLOC_ARENA_MAX": "1",
+    "PYTHONHASHSEED": "0",
+}
+
+
+def cases() -> tuple[dict[str, Callable[[], None]], dict[str, int]]:
+    """Every epoch case the gate tracks, built and seeded, with its steps per epoch."""
+    import torch
+
+    from benchmarks._cases import PIPELINES, batches, iteration, moons, overhead, training
+    from sgdbench import reference
+
+    split = moons(N, "cpu")
+    out: dict[str, Callable[[], None]] = {}
+    steps: dict[str, int] = {}
+    for method, bs, shuffle in (("SGD-32", 32, True), ("GD", N, False)):
+        for pipeline in PIPELINES:
+            out[f"{method} {pipeline}"], _ = training(split, bs, shuffle, pipeline)
+            steps[f"{method} {pipeline}"] = -(-N // bs)
+    for pipeline in PIPELINES:
+        out[f"iteration {pipeline}"] = iteration(batches(split, 32, True, pipeline, seed=0))
+        steps[f"iteration {pipeline}"] = -(-N // 32)
+    for name, opt in (("torch.optim.SGD", torch.optim.SGD), ("reference.SGD", reference.SGD)):
+        out[name], _ = training(split, 32, True, "Batches", optimizer=opt)
+        steps[name] = -(-N // 32)
+    over, _ = overhead(split)
+    out.update(over)
+    steps.update({k: -(-N // 32) for k in over})
+    from benchmarks._seeds import stacked_epoch
+
+    for s in STACKED:  # the training pass of S seeds at once (BENCHMARKS.md: seeds in parallel)
+        out[f"stacked S={s}"] = stacked_epoch(split, s, evaluate=False)
+        steps[f"stacked S={s}"] = -(-N // 32)
+    return out, steps
+
+
+def selected(names: list[str] | None) -> tuple[dict[str, Callable[[], None]], dict[str, int]]:
+    """The cases named (all when ``names`` is empty); ValueError naming the unknown ones."""
+    run, steps = cases()
+    if not names:
+        return run, steps
+    unknown = [n for n in names if n not in run]
+    if unknown:
+        raise ValueError(f"--case must be one of {sorted(run)}, but got {unknown}")
+    return {n: run[n] for n in names}, {n: steps[n] for n in names}
+
+
+def fingerprint() -> dict[str, Any]:
+    """What this process runs on, as it reads it: the gate compares counts only when equal.
+
+    The CPU as CPUID answers it (under valgrind: valgrind's emulated CPU, the same on every
+    host that offers it the same features) and torch's kernel choice from it; the thread
+    settings; the versions of everything between the code and the instructions.
+    """
+    import numpy
+    import torch
+
+    cpu: dict[str, Any] = {}
+    try:  # py-cpuinfo (pytest-benchmark's dependency): CPUID executed in this very process
+        from cpuinfo.cpuinfo import CPUID
+
+        probe = CPUID()
+        top = probe.get_max_extension_support()
+        cpu = {"brand": probe.get_processor_brand(top), "flags": sorted(probe.get_flags(top))}
+    except Exception as e:  # recorded: the fingerprint then differs
+        cpu = {"brand": f"unreadable: {type(e).__name__}", "flags": []}
+    return {
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_brand": cpu["brand"],
+        "cpu_flags": cpu["flags"],
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "env": {k: os.environ.get(k, "") for k in sorted(PINNED)},
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "glibc": os.confstr("CS_GNU_LIBC_VERSION") or "",
+    }
+
+
+def worker(manifest: Path, repeats: int, names: list[str] | None = None) -> None:
+    """Inside valgrind: warm up, instrument, then one collected epoch per case and repeat."""
+    import torch
+    from pytest_codspeed.instruments.hooks import dist_instrument_hooks as hooks
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)  # before any inter-op work, or torch refuses
+    import sgdbench
+
+    print_ = fingerprint()
+    run, steps = selected(names)
+    for fn in run.values():
+        for _ in range(WARMUP):
+            fn()
+    order: list[str] = []
+    # The garbage collector runs when an allocation count crosses a threshold, so which epoch
+    # pays for a collection would vary: collect once, then keep it off while counting.
+    gc.collect()
+    gc.disable()
+    hooks.callgrind_start_instrumentation()
+    for r in range(repeats):
+        for name, fn in run.items():
+            fn()  # once more instrumented, uncounted: the same path as the counted epoch
+            torch._C._valgrind_toggle()  # collection on
+            fn()
+            torch._C._valgrind_toggle_and_dump_stats()  # collection off, dump this epoch
+            order.append(name)
+        print(f"instructions: repeat {r + 1}/{repeats} counted", file=sys.stderr, flush=True)
+    info = {"order": order, "steps": steps, "fingerprint": print_}
+    info["sgdbench"] = os.path.abspath(sgdbench.__file__)
+    manifest.write_text(json.dumps(info), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/_count_worker.py")
+    parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--case", action="append", metavar="NAME")
+    args = parser.parse_args(argv)
+    # The tree is the working directory, put on the path as the relative entries "src" and
+    # ".": the counted code sees the same strings wherever the tree lies, and its location is
+    # not on the command line (argv sits on the stack: its length shifts the process's
+    # memory layout, and a tree elsewhere counted 0.1-0.5 % differently).
+    sys.path[:0] = ["src", "."]
+    worker(args.manifest, args.repeats, args.case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
