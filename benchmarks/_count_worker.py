@@ -4,9 +4,10 @@
 the directory ROOT (``benchmarks/instructions.py`` starts it), counts the tree at ROOT:
 ``sgdbench`` from ``ROOT/src`` and the case builders from ``ROOT/benchmarks/_cases.py``; this
 file, the counting itself, is always the caller's. So a base commit checked out in a git
-worktree is counted exactly as HEAD is (the paired run of docs/instructions.md). It builds every case,
-warms each up at native speed, switches callgrind's instrumentation on once, then measures
-each case on its own: collection on, one epoch, collection off and a dump, R times per case.
+worktree is counted exactly as HEAD is (the paired run of docs/instructions.md). It builds
+every case, warms each up at native speed, switches callgrind's instrumentation on once, then
+measures each case on its own: collection on, one epoch, collection off and a dump, R times
+per case.
 
 Before anything is counted it writes what it runs on, read from inside valgrind, into the
 manifest: valgrind presents its own CPU (its CPUID tables, so torch's kernels are chosen for
