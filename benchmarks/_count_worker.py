@@ -27,6 +27,7 @@ if __name__ == "__main__":
     del sys.path[0]  # this file's folder: ROOT's benchmarks/ must be the one imported
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -35,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+Epoch = Callable[[], None]
 N = 800
 WARMUP = 3
 STACKED = (1, 10, 100)  # seed counts of the stacked training cases (not 1000: 10× S=100's cost)
@@ -48,46 +50,44 @@ PINNED = {
 }
 
 
-def cases() -> tuple[dict[str, Callable[[], None]], dict[str, int]]:
-    """Every epoch case the gate tracks, built and seeded, with its steps per epoch."""
+def cases(names: list[str] | None = None) -> tuple[dict[str, Epoch], dict[str, int]]:
+    """The epoch cases the gate tracks (all, or those named, in the gate's order), built and
+    seeded, with their steps per epoch; ValueError naming an unknown case. Only the cases
+    asked for are built: a count of one case does not pay for the others."""
     import torch
 
     from benchmarks._cases import PIPELINES, batches, iteration, moons, overhead, training
+    from benchmarks._seeds import stacked_epoch
     from sgdbench import reference
 
     split = moons(N, "cpu")
-    out: dict[str, Callable[[], None]] = {}
-    steps: dict[str, int] = {}
+    make: dict[str, tuple[Callable[[], Epoch], int]] = {}
+    per32 = -(-N // 32)
     for method, bs, shuffle in (("SGD-32", 32, True), ("GD", N, False)):
         for pipeline in PIPELINES:
-            out[f"{method} {pipeline}"], _ = training(split, bs, shuffle, pipeline)
-            steps[f"{method} {pipeline}"] = -(-N // bs)
+            build = functools.partial(training, split, bs, shuffle, pipeline)
+            make[f"{method} {pipeline}"] = (lambda build=build: build()[0], -(-N // bs))
     for pipeline in PIPELINES:
-        out[f"iteration {pipeline}"] = iteration(batches(split, 32, True, pipeline, seed=0))
-        steps[f"iteration {pipeline}"] = -(-N // 32)
+        gen = functools.partial(batches, split, 32, True, pipeline, seed=0)
+        make[f"iteration {pipeline}"] = (lambda gen=gen: iteration(gen()), per32)
     for name, opt in (("torch.optim.SGD", torch.optim.SGD), ("reference.SGD", reference.SGD)):
-        out[name], _ = training(split, 32, True, "Batches", optimizer=opt)
-        steps[name] = -(-N // 32)
-    over, _ = overhead(split)
-    out.update(over)
-    steps.update({k: -(-N // 32) for k in over})
-    from benchmarks._seeds import stacked_epoch
-
+        build = functools.partial(training, split, 32, True, "Batches", optimizer=opt)
+        make[name] = (lambda build=build: build()[0], per32)
+    both = functools.cache(lambda: overhead(split)[0])  # the two share one builder
+    for name in ("bare loop", "train_test"):
+        make[name] = (lambda name=name: both()[name], per32)
     for s in STACKED:  # the training pass of S seeds at once (BENCHMARKS.md: seeds in parallel)
-        out[f"stacked S={s}"] = stacked_epoch(split, s, evaluate=False)
-        steps[f"stacked S={s}"] = -(-N // 32)
-    return out, steps
-
-
-def selected(names: list[str] | None) -> tuple[dict[str, Callable[[], None]], dict[str, int]]:
-    """The cases named (all when ``names`` is empty); ValueError naming the unknown ones."""
-    run, steps = cases()
-    if not names:
-        return run, steps
-    unknown = [n for n in names if n not in run]
+        make[f"stacked S={s}"] = (lambda s=s: stacked_epoch(split, s, evaluate=False), per32)
+    unknown = [n for n in names or [] if n not in make]
     if unknown:
-        raise ValueError(f"--case must be one of {sorted(run)}, but got {unknown}")
-    return {n: run[n] for n in names}, {n: steps[n] for n in names}
+        raise ValueError(f"--case must be one of {sorted(make)}, but got {unknown}")
+    chosen = names or list(make)
+    return {n: make[n][0]() for n in chosen}, {n: make[n][1] for n in chosen}
+
+
+def selected(names: list[str] | None) -> tuple[dict[str, Epoch], dict[str, int]]:
+    """The cases named (all when ``names`` is empty); ValueError naming the unknown ones."""
+    return cases(names)
 
 
 def fingerprint() -> dict[str, Any]:

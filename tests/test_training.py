@@ -162,7 +162,29 @@ def test_injected_step_ops_add_work_not_numbers() -> None:
             env={**os.environ, "SGDBENCH_INJECT_STEP_OPS": k},
             capture_output=True, text=True, check=True,
         ).stdout.split()
-        for k in ("0", "2")
+        for k in ("0", "2", "0.4")
     ]  # fmt: skip
     assert outs[0][0] == "train_epoch" and outs[1][0] == "_train_epoch_with_injected_ops"
-    assert outs[0][1] == outs[1][1]
+    assert outs[2][0] == "_train_epoch_with_injected_ops"
+    assert outs[0][1] == outs[1][1] == outs[2][1]
+
+
+@pytest.mark.parametrize(("rate", "ops"), [(1.0, 25), (0.4, 10), (0.6, 15), (2.0, 50)])
+def test_injected_step_ops_at_a_fractional_rate(
+    monkeypatch: pytest.MonkeyPatch, rate: float, ops: int
+) -> None:
+    """SGDBENCH_INJECT_STEP_OPS=r plants r ops per step on average (25 steps here)."""
+    from sgdbench import training
+    from sgdbench.data import Batches, two_moons
+    from sgdbench.models import mlp
+
+    calls = []
+    add = torch.add
+    monkeypatch.setattr(torch, "add", lambda *a, **k: calls.append(1) or add(*a, **k))
+    monkeypatch.setattr(training, "_INJECT_STEP_OPS", rate)
+    s = two_moons()
+    m = mlp()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    batches = Batches(s.X_train, s.y_train, 32)
+    training._train_epoch_with_injected_ops(m, batches, opt, torch.nn.CrossEntropyLoss())
+    assert len(calls) == ops

@@ -133,10 +133,12 @@ def train_epoch(
         optimizer.step()  # update
 
 
-# For checking the instruction-count gate only: SGDBENCH_INJECT_STEP_OPS=k adds k cheap tensor
-# operations (an add of 0 to the batch, result unused) to every training step. Read once at
-# import; unset, train_epoch above is the one that runs and nothing is added to the hot path.
-_INJECT_STEP_OPS = int(os.environ.get("SGDBENCH_INJECT_STEP_OPS", "0"))
+# For checking the instruction-count gate only: SGDBENCH_INJECT_STEP_OPS=r adds r cheap tensor
+# operations (an add of 0 to the batch, result unused) per training step on average: r = 1 one
+# per step, r = 0.4 one on 2 steps in 5 (the step i gets floor((i+1)r) − floor(ir) of them), so
+# a regression can be planted at any size. Read once at import; unset, train_epoch above is the
+# one that runs and nothing is added to the hot path.
+_INJECT_STEP_OPS = float(os.environ.get("SGDBENCH_INJECT_STEP_OPS", "0"))
 
 
 def _train_epoch_with_injected_ops(
@@ -147,8 +149,8 @@ def _train_epoch_with_injected_ops(
 ) -> None:
     """train_epoch plus _INJECT_STEP_OPS extra tensor operations per step (a regression)."""
     model.train()
-    for batch_X, batch_y in train_batches:
-        for _ in range(_INJECT_STEP_OPS):
+    for i, (batch_X, batch_y) in enumerate(train_batches):
+        for _ in range(int((i + 1) * _INJECT_STEP_OPS) - int(i * _INJECT_STEP_OPS)):
             torch.add(batch_X, 0.0)
         optimizer.zero_grad()
         loss = criterion(model(batch_X), batch_y)
