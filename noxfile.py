@@ -168,6 +168,17 @@ def bench(session: nox.Session) -> None:
     )
 
 
+@nox.session(name="bench_find")
+def bench_find(session: nox.Session) -> None:
+    """GOOD BAD [--case NAME …]: the first commit after GOOD whose instruction counts moved past
+    the gate's threshold, by bisection over git worktrees (benchmarks/findcommit.py)."""
+    if shutil.which("valgrind") is None:
+        print("nox -s bench_find: needs valgrind: `apt-get install valgrind`", file=sys.stderr)
+        raise SystemExit(2)
+    _install(session, "bench")
+    session.run("python", "-m", "benchmarks.findcommit", *session.posargs)
+
+
 @nox.session
 def claims(session: nox.Session) -> None:
     """The chapter's claims over 1,000 seeds (two moons; digits: 100) → results/CLAIMS.md

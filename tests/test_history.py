@@ -130,3 +130,23 @@ def test_bench_report_appends_a_passed_gate_on_main_only(
     assert cli.main(_report(tmp_path, gated("e" * 40), "e")) == 2
     assert "history.jsonl:1: not JSON" in capsys.readouterr().err
     assert (store / "history.jsonl").read_text() == "{broken\n"
+
+
+def test_an_interrupted_report_leaves_history_and_results_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the report and the new history are being written: nothing replaced."""
+    from sgdbench.bench import publish
+
+    args = _report(tmp_path, gated("a" * 40), "a")
+    assert cli.main(args) == 0
+    out = tmp_path / "results"
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def interrupted(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(publish, "plot_history", interrupted)
+    assert cli.main(_report(tmp_path, gated("b" * 40), "b")) == 130
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before

@@ -13,12 +13,20 @@ __all__ = ["section", "wall_time_ratios"]
 def section(data: dict[str, Any], time_ratios: dict[str, float] | None = None) -> list[str]:
     """BENCHMARKS.md's instruction section: per case, the ratios, where the step's go."""
     k = data["key"]
+    fp = data.get("fingerprint") or {}
+    seen = (
+        f" The counted process saw (its fingerprint): {fp.get('cpu_brand', '?')}, torch's CPU "
+        f"capability {fp.get('cpu_capability', '?')}, numpy {fp.get('numpy', '?')}, "
+        f"{fp.get('glibc', '?')}."
+        if fp
+        else ""
+    )
     lines = [
         "## Instruction counts (callgrind)",
         "",
         f"`python -m benchmarks.instructions` ({data['repeats']} repeats per case, one process "
-        f"under callgrind): {k['cpu']}, torch {k['torch']}, Python {k['python']}, "
-        f"{k['threads']} thread, {k['valgrind']}. Injected ops per step: "
+        f"under callgrind): host {k['cpu']}, torch {k['torch']}, Python {k['python']}, "
+        f"{k['threads']} thread, {k['valgrind']}.{seen} Injected ops per step: "
         f"{data.get('inject_step_ops', '0')}.",
         "",
         "| case (n = 800) | instructions per epoch | per step | repeat spread |",
