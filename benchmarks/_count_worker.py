@@ -15,8 +15,10 @@ that CPU, not the host's), and that, with the thread settings and the library ve
 what decides the count. The host's CPU name is not part of it.
 
 Run as a script, it imports nothing of the tree it sits in: only ROOT's code is on its path,
-as the relative entries ``src`` and ``.`` from inside ROOT, so that the strings the counted code
-carries do not depend on where ROOT lies.
+through a folder of fixed path length that links to ROOT's ``src/sgdbench`` and
+``benchmarks`` (``SGDBENCH_COUNT_TREE``), so that what the import system sees does not depend
+on where ROOT lies or what else it holds (docs/instructions.md: such differences moved counts
+by up to 0.5 %).
 """
 
 from __future__ import annotations
@@ -162,11 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--case", action="append", metavar="NAME")
     args = parser.parse_args(argv)
-    # The tree is the working directory, put on the path as the relative entries "src" and
-    # ".": the counted code sees the same strings wherever the tree lies, and its location is
-    # not on the command line (argv sits on the stack: its length shifts the process's
-    # memory layout, and a tree elsewhere counted 0.1-0.5 % differently).
-    sys.path[:0] = ["src", "."]
+    # The tree comes as SGDBENCH_COUNT_TREE: a folder of fixed path length linking to its two
+    # packages (instructions.py), put on the path unresolved, so every module's path has the
+    # same length and every listed folder the same names wherever the tree lies. Where the
+    # tree lies is not on the command line either (argv sits on the stack, and its length
+    # shifts the process's memory layout).
+    tree = os.environ["SGDBENCH_COUNT_TREE"]
+    sys.path[:0] = [os.path.join(tree, "src"), tree]
     worker(args.manifest, args.repeats, args.case)
     return 0
 

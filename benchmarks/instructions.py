@@ -167,6 +167,15 @@ def count(
         # show up in the count, and a run under nox must count what a run outside it counts.
         env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", **PINNED}
         env["SGDBENCH_INJECT_STEP_OPS"] = inject
+        # The tree's two packages through links in a folder of their own, whose path has one
+        # length for every count (tempfile's names are of fixed length): module paths have the
+        # same size wherever the tree lies, and the folders the import system lists hold the
+        # same names whatever else the tree holds (docs, results, an egg-info).
+        link = folder / "t"
+        (link / "src").mkdir(parents=True)
+        (link / "src" / "sgdbench").symlink_to(root / "src" / "sgdbench")
+        (link / "benchmarks").symlink_to(root / "benchmarks")
+        env["SGDBENCH_COUNT_TREE"] = str(link)
         # Every tree's code loaded from bytecode, as the installed torch's is: a module compiled
         # from source at import carries other objects than one read from its .pyc (a fresh
         # worktree counted 0.3 % fewer instructions than the same code beside its __pycache__).
