@@ -1,7 +1,7 @@
 """The process callgrind counts: the gate's epoch cases of one source tree, and its fingerprint.
 
-``valgrind --tool=callgrind … python …/benchmarks/_count_worker.py --manifest M``, started in
-the directory ROOT (``benchmarks/instructions.py`` starts it), counts the tree at ROOT:
+``valgrind --tool=callgrind … python …/benchmarks/_count_worker.py --manifest M``
+(``benchmarks/instructions.py`` starts it, in a folder linking to ROOT) counts the tree at ROOT:
 ``sgdbench`` from ``ROOT/src`` and the case builders from ``ROOT/benchmarks/_cases.py``; this
 file, the counting itself, is always the caller's. So a base commit checked out in a git
 worktree is counted exactly as HEAD is (the paired run of docs/instructions.md). It builds

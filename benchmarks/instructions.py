@@ -176,17 +176,17 @@ def count(
         (link / "src" / "sgdbench").symlink_to(root / "src" / "sgdbench")
         (link / "benchmarks").symlink_to(root / "benchmarks")
         env["SGDBENCH_COUNT_TREE"] = str(link)
-        # Every tree's code loaded from bytecode, as the installed torch's is: a module compiled
-        # from source at import carries other objects than one read from its .pyc (a fresh
-        # worktree counted 0.3 % fewer instructions than the same code beside its __pycache__).
+        # Every tree's code loaded from bytecode, as the installed torch's is, whether or not
+        # the tree was imported before (a fresh worktree has no __pycache__).
         subprocess.run(
             [sys.executable, "-m", "compileall", "-q", "src", "benchmarks"],
-            cwd=root,
+            cwd=root,  # the tree's own folder: compileall writes into it
             capture_output=True,
             check=False,
         )
         print(f"instructions: {repeats} repeats of each case of {root} …", file=sys.stderr)
-        proc = subprocess.run(cmd, env=env, cwd=root, check=False, stderr=subprocess.PIPE)
+        # Started in the link folder too: its path, unlike the tree's, has one length.
+        proc = subprocess.run(cmd, env=env, cwd=link, check=False, stderr=subprocess.PIPE)
         if proc.returncode != 0 or not manifest.exists():
             lines = proc.stderr.decode(errors="replace").strip().splitlines()
             log = folder / "valgrind.log"
