@@ -106,6 +106,10 @@ def test_threshold_is_three_times_the_aa_spread_with_a_one_percent_floor() -> No
     assert passed is True
     assert rows[-1] == ("Threshold: +1.50% on every count and ratio = max(1 %, 3 × A/A spread "
                         "0.500% (two counts of this code)).")  # fmt: skip
+    limit, _ = gates.threshold(worse)
+    assert gates.instructions(worse, counts(), limit)[1][-1] == rows[-1]  # as bench-report calls
+    assert gates.instructions(worse, counts(), 0.02)[1][-1].endswith("+2.00% on every count and "
+                                                                     "ratio = given.")  # fmt: skip
 
 
 def test_a_paired_reference_is_named() -> None:

@@ -95,9 +95,9 @@ def instructions(
     differs = c.comparable(run, reference)
     about = reference.get("reference") or {}
     label = about.get("label", "the baseline")
-    spread = None
-    if limit is None:
-        limit, spread = threshold(run)
+    auto, spread = threshold(run)
+    given = limit is not None and limit != auto
+    limit = auto if limit is None else limit
     if differs:
         rows = [
             f"**Cannot judge** against {label}: the fingerprints differ ({'; '.join(differs)}). "
@@ -140,7 +140,8 @@ def instructions(
         if spread is not None
         else "A/A spread not measured (one count)"
     )
-    rows += ["", f"Threshold: +{limit:.2%} on every count and ratio = max(1 %, {aa})."]
+    rule = "given" if given else f"max(1 %, {aa})"
+    rows += ["", f"Threshold: +{limit:.2%} on every count and ratio = {rule}."]
     return passed, rows
 
 
