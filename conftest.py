@@ -37,10 +37,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--weight-decay",
         choices=["coupled", "decoupled"],
-        default="coupled",
-        help="the declared weight-decay form (default: coupled)",
+        default=None,
+        help="the declared weight-decay form (default: the algorithm's own)",
     )
-    group.addoption("--bitwise", action="store_true", help="declare bitwise = torch.optim.SGD")
+    group.addoption(
+        "--optimizer-algorithm",
+        default="sgd",
+        metavar="NAME",
+        help="the declared update: sgd (default), adam, adamw, nadam, radam, lion",
+    )
+    group.addoption("--bitwise", action="store_true", help="declare bitwise = torch's class")
     group.addoption("--dropout", metavar="MODULE:ATTR", help="f(x, p, training) or a Module class")
     group.addoption("--dropout-rank", type=int, default=2, help="input rank (default: 2)")
     group.addoption("--dropout-bitwise", action="store_true", help="declare torch's exact scaling")

@@ -34,6 +34,13 @@ def builtin_optimizers() -> list[c.OptimizerUnderTest]:
     fused = c.OptimizerUnderTest(torch.optim.SGD, kwargs={"fused": True})
     if fused.refuses(lr=0.1) is None:  # fused CPU SGD exists from torch 2.4 on
         impls.append(fused)  # not bitwise: it rounds dampened momentum in another order
+    # the Adam family on its for-loop path, each judged by its declared algorithm (the
+    # foreach and fused paths: nox -s conformance, results/conformance/torch-*)
+    for cls, algorithm in ((torch.optim.Adam, "adam"), (torch.optim.AdamW, "adamw"),
+                           (torch.optim.NAdam, "nadam"), (torch.optim.RAdam, "radam")):  # fmt: skip
+        impls.append(
+            c.OptimizerUnderTest(cls, kwargs={"foreach": False}, algorithm=algorithm, bitwise=True)
+        )
     return impls
 
 
@@ -62,6 +69,7 @@ def _under_test(config: pytest.Config) -> tuple[list[Any], list[Any], list[c.Xfa
                     ),
                     weight_decay=config.getoption("--weight-decay"),
                     bitwise=config.getoption("--bitwise"),
+                    algorithm=config.getoption("--optimizer-algorithm"),
                 )
             ]
             if opt

@@ -10,6 +10,7 @@ own arguments were refused; please report it).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -44,6 +45,28 @@ def _devices(names: list[str] | None) -> list[str]:
         if device.type not in ("cpu", "cuda"):
             raise UsageError(f"--device must be cpu, cuda or cuda:N, but got {name!r}")
     return names
+
+
+def _writable(out: Path) -> None:
+    """Refuse an ``--out`` that cannot be written, before any check runs: a file in its
+    place, or a folder (its own or the nearest one above it that exists) where a file cannot
+    be created. Probed by creating and removing a scratch folder, so that it is right for
+    root too (os.access says yes to root on any writable file system). Nothing is left."""
+    from sgdbench.conformance import UsageError
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} exists and is not a folder")
+    where = out
+    while not where.exists():
+        where = where.parent
+    if not where.is_dir():
+        raise UsageError(f"--out {str(out)!r}: {str(where)!r} is not a folder")
+    try:
+        shutil.rmtree(tempfile.mkdtemp(prefix=".sgdbench-probe-", dir=where))
+    except OSError as e:
+        raise UsageError(
+            f"--out {str(out)!r} cannot be written ({str(where)!r}: {e.strerror or e})"
+        ) from None
 
 
 def _smoke_optimizer(impl: Any) -> None:
@@ -107,11 +130,24 @@ def check(args: argparse.Namespace) -> int:
                     kwargs=c.parse_kwargs(args.kwargs),
                     weight_decay=args.weight_decay,
                     bitwise=args.bitwise,
+                    algorithm=args.algorithm,
                 )
             )
+            missing: list[str] = []
+            _smoke(lambda impl: missing.extend(impl.missing()), impls[-1])
+            if missing:
+                algo = impls[-1].algo
+                raise c.UsageError(
+                    f"--algorithm {algo.name}: {impls[-1].name} neither takes nor shows in its "
+                    f"param_groups {', '.join(missing)}, which {algo.title} needs: it is not "
+                    f"{algo.title}"
+                )
             _smoke(_smoke_optimizer, impls[-1])
         elif args.kwargs != "{}":
             raise c.UsageError("--kwargs goes with --optimizer")
+        elif args.algorithm != "sgd" or args.weight_decay is not None:
+            flag = "--algorithm" if args.algorithm != "sgd" else "--weight-decay"
+            raise c.UsageError(f"{flag} goes with --optimizer")
         if args.dropout:
             impls.append(
                 c.DropoutUnderTest(
@@ -130,6 +166,8 @@ def check(args: argparse.Namespace) -> int:
         xfails = c.load_xfails(args.xfails) if args.xfails else []
         if args.ddp is not None and args.device and set(args.device) != {"cpu"}:
             raise c.UsageError("--ddp runs on gloo ranks on the CPU: give no --device with it")
+        if args.out:
+            _writable(Path(args.out))
     except c.UsageError as e:
         return _usage(str(e))
 
@@ -273,16 +311,25 @@ def add_parser(sub: Any) -> None:
         "0.9}'; the checks that need it off are then not applicable); not lr",
     )
     ch.add_argument(
+        "--algorithm",
+        default="sgd",
+        metavar="NAME",
+        help="the update it implements, judged by that algorithm's float64 oracle: sgd "
+        "(Algorithm 11 with torch's momentum, default), adam, adamw, nadam, radam, lion",
+    )
+    ch.add_argument(
         "--weight-decay",
         choices=["coupled", "decoupled"],
-        default="coupled",
-        help="the weight-decay form it implements: coupled (torch.optim.SGD, ≡ L2) or "
-        "decoupled (SGDW); the other is reported as a fact (default: coupled)",
+        default=None,
+        help="the weight-decay form it implements: coupled (torch.optim.SGD and Adam, ≡ L2) "
+        "or decoupled (SGDW, AdamW, Lion); the other is reported as a fact (default: the "
+        "algorithm's own: coupled for sgd, adam, nadam, radam; decoupled for adamw, lion)",
     )
     ch.add_argument(
         "--bitwise",
         action="store_true",
-        help="declare bit-for-bit equality with torch.optim.SGD (default: the derived bound)",
+        help="declare bit-for-bit equality with the algorithm's torch.optim class (SGD, Adam, "
+        "…) on its for-loop path (default: the derived bound)",
     )
     ch.add_argument(
         "--dropout",

@@ -94,7 +94,11 @@ def checks_for(impl: Any) -> list[Check]:
     """The checks that apply to ``impl``'s kind (an implementation may name its own)."""
     if hasattr(impl, "checks"):
         return impl.checks()  # type: ignore[no-any-return]
-    return OPTIMIZER_CHECKS if isinstance(impl, OptimizerUnderTest) else DROPOUT_CHECKS
+    if isinstance(impl, OptimizerUnderTest):  # the declared algorithm's, and the contract
+        return [
+            c for c in OPTIMIZER_CHECKS if c.algorithms is None or impl.algorithm in c.algorithms
+        ]
+    return DROPOUT_CHECKS
 
 
 def run_checks(
@@ -169,17 +173,21 @@ def check_optimizer(
     optimizer: OptimizerUnderTest | Callable[..., torch.optim.Optimizer],
     *,
     kwargs: dict[str, Any] | None = None,
-    weight_decay: str = "coupled",
+    weight_decay: str | None = None,
     bitwise: bool = False,
+    algorithm: str = "sgd",
     **run: Any,
 ) -> Report:
-    """Run every optimizer check on ``optimizer`` (a factory or an :class:`OptimizerUnderTest`)."""
+    """Run every check of the declared ``algorithm`` (``"sgd"``, ``"adam"``, ``"adamw"``,
+    ``"nadam"``, ``"radam"``, ``"lion"``) and the contract on ``optimizer`` (a factory or an
+    :class:`OptimizerUnderTest`)."""
     if not isinstance(optimizer, OptimizerUnderTest):
         optimizer = OptimizerUnderTest(
             optimizer,
             kwargs=kwargs or {},
             weight_decay=weight_decay,  # type: ignore[arg-type]
             bitwise=bitwise,
+            algorithm=algorithm,
         )
     return run_checks(optimizer, **run)
 
@@ -217,8 +225,9 @@ def replay(
     optimizer: str | None = None,
     dropout: str | None = None,
     kwargs: dict[str, Any] | None = None,
-    weight_decay: str = "coupled",
+    weight_decay: str | None = None,
     bitwise: bool = False,
+    algorithm: str = "sgd",
     rank: int = 2,
     inplace: bool = False,
     structure: str = "element",
@@ -239,6 +248,7 @@ def replay(
             kwargs=kwargs or {},
             weight_decay=weight_decay,  # type: ignore[arg-type]
             bitwise=bitwise,
+            algorithm=algorithm,
         )
     else:
         if dropout is None:

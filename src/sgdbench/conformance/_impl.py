@@ -19,6 +19,13 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from sgdbench.conformance.algorithms import ALGORITHMS, Algorithm
+from sgdbench.conformance.algorithms.sgd import NEUTRAL as NEUTRAL
+from sgdbench.conformance.algorithms.sgd import PROBES as _SGD_PROBES
+
+# A working value of SGD's optional hyper-parameters, and of the path flag a check may toggle.
+PROBES: dict[str, dict[str, Any]] = {**_SGD_PROBES, "foreach": {"foreach": True}}
+
 __all__ = [
     "HYPERPARAMETERS",
     "DropoutUnderTest",
@@ -28,26 +35,11 @@ __all__ = [
     "parse_kwargs",
 ]
 
-# What the checks generate themselves. --kwargs may set any of them but lr as the base
-# configuration (a momentum-required optimizer: {"momentum": 0.9}); a check overrides what it sets.
+# What the SGD checks generate themselves (each algorithm's: Algorithm.names). --kwargs may set
+# any of them but lr as the base configuration (a momentum-required optimizer: {"momentum": 0.9}).
 HYPERPARAMETERS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
-# The value that switches each optional hyper-parameter off (torch.optim.SGD's defaults).
-NEUTRAL: dict[str, Any] = {
-    "momentum": 0.0,
-    "dampening": 0.0,
-    "weight_decay": 0.0,
-    "nesterov": False,
-    "maximize": False,
-}
-# A working value of each, with what it needs beside it (Nesterov and dampening need momentum).
-PROBES: dict[str, dict[str, Any]] = {
-    "momentum": {"momentum": 0.9},
-    "dampening": {"momentum": 0.9, "dampening": 0.5},
-    "nesterov": {"momentum": 0.9, "nesterov": True},
-    "weight_decay": {"weight_decay": 0.1},
-    "maximize": {"maximize": True},
-    "foreach": {"foreach": True},
-}
+# A working value of what the adaptive algorithms need (taken, or shown in param_groups).
+_NEEDS: dict[str, dict[str, Any]] = {"betas": {"betas": (0.9, 0.99)}, "eps": {"eps": 1e-6}}
 # What a check may toggle beside them: the implementation's path flag.
 PATH_FLAGS = ("foreach",)
 WEIGHT_DECAY_FORMS = ("coupled", "decoupled")
@@ -111,9 +103,14 @@ class OptimizerUnderTest:
     ``kwargs`` are the base configuration every construction starts from: a path flag such as
     ``{"fused": True}``, or a hyper-parameter the optimizer cannot do without (a heavy-ball SGD
     that refuses ``momentum=0``: ``{"momentum": 0.9}``); each check overrides what it sets.
-    ``weight_decay`` is the form it implements: ``"coupled"`` (torch.optim.SGD: λθ is added to
-    the gradient, ≡ SGD on L + (λ/2)‖θ‖²) or ``"decoupled"`` (SGDW: θ is shrunk by ηλθ outside
-    the gradient); ``bitwise`` declares bit-for-bit equality with ``torch.optim.SGD``.
+    ``algorithm`` is the update it declares (:data:`sgdbench.conformance.algorithms.ALGORITHMS`:
+    ``"sgd"``, ``"adam"``, ``"adamw"``, ``"nadam"``, ``"radam"``, ``"lion"``): the checks judge
+    it by that algorithm's float64 oracle. ``weight_decay`` is the form it implements:
+    ``"coupled"`` (torch.optim.SGD and Adam: λθ is added to the gradient, ≡ the algorithm on
+    L + (λ/2)‖θ‖²) or ``"decoupled"`` (SGDW, AdamW, Lion: θ is shrunk by ηλθ outside the
+    gradient); None: the algorithm's own (coupled for SGD, Adam, NAdam and RAdam, decoupled
+    for AdamW and Lion). ``bitwise`` declares bit-for-bit equality with the algorithm's torch
+    class on its for-loop path.
 
     What it accepts is *seen*, not assumed: :meth:`accepts` builds it and takes one step with
     the arguments a check would pass, and remembers the answer. A ``**kwargs`` constructor is
@@ -123,8 +120,9 @@ class OptimizerUnderTest:
     factory: Callable[..., torch.optim.Optimizer]
     name: str = ""
     kwargs: Mapping[str, Any] = field(default_factory=dict)
-    weight_decay: Literal["coupled", "decoupled"] = "coupled"
+    weight_decay: Literal["coupled", "decoupled"] | None = None
     bitwise: bool = False
+    algorithm: str = "sgd"
     _seen: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -141,14 +139,41 @@ class OptimizerUnderTest:
                 "kwargs may not set ['lr']: every check chooses its own step size; give the "
                 'base configuration without it (e.g. {"momentum": 0.9} or {"fused": true})'
             )
+        if self.algorithm not in ALGORITHMS:
+            raise UsageError(
+                f"algorithm must be one of {list(ALGORITHMS)}, but got {self.algorithm!r}"
+            )
+        algo = ALGORITHMS[self.algorithm]
+        if self.weight_decay is None:
+            object.__setattr__(self, "weight_decay", algo.forms[0])
         if self.weight_decay not in WEIGHT_DECAY_FORMS:
             raise UsageError(
                 f"weight_decay must be one of {list(WEIGHT_DECAY_FORMS)}, "
                 f"but got {self.weight_decay!r}"
             )
+        if self.weight_decay not in algo.forms:
+            other = {"coupled": "adam", "decoupled": "adamw"}[self.weight_decay]
+            hint = f"; declare algorithm {other!r}" if algo.name in ("adam", "adamw") else ""
+            raise UsageError(
+                f"weight_decay {self.weight_decay!r} is not {algo.title}'s: {algo.title} "
+                f"decays {algo.forms[0]}{hint}"
+            )
         if not self.name:
             extra = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
             object.__setattr__(self, "name", _name(self.factory) + (f"({extra})" if extra else ""))
+
+    @property
+    def algo(self) -> Algorithm:
+        """The declared algorithm."""
+        return ALGORITHMS[self.algorithm]
+
+    def missing(self) -> list[str]:
+        """The algorithm's required hyper-parameters (Adam's betas and eps) the factory neither
+        takes nor shows in ``param_groups``: it cannot be the declared algorithm."""
+        if not self.algo.needs:
+            return []
+        group = self._default_group()
+        return [n for n in self.algo.needs if self._parameter(n) is None and n not in group]
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without what was seen (a signature does not pickle; a rank probes anew)."""
@@ -182,7 +207,8 @@ class OptimizerUnderTest:
             return False
         if found is not True:
             return True
-        probe = PROBES.get(argument, {argument: NEUTRAL.get(argument)})
+        table = {**PROBES, **self.algo.probes, **_NEEDS}
+        probe = table.get(argument, {argument: self.algo.neutral.get(argument)})
         if self.accepts(lr=0.1, **probe) is not None:
             return False
         # **kwargs that swallow unknown keys without a word (pytorch_optimizer's AccSGD given
@@ -253,10 +279,11 @@ class OptimizerUnderTest:
                     param.grad = torch.full((2,), g)
                     opt.step()
             except Exception as e:
+                off = self.algo.neutral
                 added = [
                     k
                     for k, v in hyper.items()
-                    if k in NEUTRAL and k not in self.kwargs and repr(v) == repr(NEUTRAL[k])
+                    if k in off and k not in self.kwargs and repr(v) == repr(off[k])
                 ]
                 if isinstance(e, NotImplementedError) or added:
                     return f"cannot step with {args or 'its base configuration'}: {_said(e)}"
@@ -291,6 +318,7 @@ class OptimizerUnderTest:
             "kwargs": dict(self.kwargs),
             "weight_decay": self.weight_decay,
             "bitwise": self.bitwise,
+            "algorithm": self.algorithm,
         }
 
 

@@ -120,6 +120,7 @@ class Check:
     body: Body
     applicable: Callable[[Any], str | None] = lambda impl: None
     fact_only: Callable[[Any], bool] = lambda impl: False
+    algorithms: frozenset[str] | None = None  # the declared algorithms it is for; None: all
 
     @property
     def qualname(self) -> str:
@@ -224,6 +225,7 @@ def register(
     cases: Callable[[Any, Variant], st.SearchStrategy[dict[str, Any]]],
     applicable: Callable[[Any], str | None] | None = None,
     fact_only: Callable[[Any], bool] | None = None,
+    algorithms: Iterable[str] | None = None,
 ) -> Callable[[Body], Check]:
     """Decorator: the function becomes the body of a :class:`Check` appended to ``into``."""
 
@@ -233,6 +235,8 @@ def register(
             extra["applicable"] = applicable
         if fact_only is not None:
             extra["fact_only"] = fact_only
+        if algorithms is not None:
+            extra["algorithms"] = frozenset(algorithms)
         check = Check(kind, name, cites, cases, body, **extra)
         into.append(check)
         return check

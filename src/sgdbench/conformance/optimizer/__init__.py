@@ -12,6 +12,7 @@ step, :mod:`.schedules` and :mod:`.loop` what a training loop relies on across s
 """
 
 from sgdbench.conformance.optimizer import (  # noqa: F401  (they register)
+    adaptive,
     algorithm,
     checkpoint,
     contract,

@@ -10,9 +10,11 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from sgdbench.conformance._impl import NEUTRAL, PROBES, UNKNOWN, OptimizerUnderTest, _same
-from sgdbench.conformance._oracle import Hyper, Step, trajectory
+from sgdbench.conformance._impl import PROBES, UNKNOWN, OptimizerUnderTest, _same
+from sgdbench.conformance._oracle import Step
 from sgdbench.conformance._runner import Body, Check, Variant, register
+from sgdbench.conformance.algorithms import Adaptive
+from sgdbench.conformance.algorithms.radam import NEAR_THRESHOLD, rho
 
 Case = dict[str, Any]
 
@@ -33,6 +35,53 @@ dampenings = st.sampled_from([0.1, 0.5, 1.0]) | st.floats(0.0, 1.0)
 
 
 decays = st.sampled_from([1e-4, 0.1]) | st.floats(1e-4, 0.5)
+
+
+# Adam's β₁ may be 0 (torch allows it); β₂ from 0.5 (bias correction large for a few steps) to
+# 0.9999; ε up to 0.1, where it is a visible part of the denominator.
+beta1s = st.sampled_from([0.0, 0.5, 0.9]) | st.floats(0.0, 0.99)
+beta2s = st.sampled_from([0.9, 0.99, 0.999]) | st.floats(0.5, 0.9999)
+epsilons = st.sampled_from([1e-8, 1e-6, 1e-3]) | st.floats(1e-8, 0.1)
+momentum_decays = st.sampled_from([4e-3, 0.05]) | st.floats(1e-3, 0.5)
+
+
+def neutral(impl: OptimizerUnderTest) -> dict[str, Any]:
+    """The declared algorithm's optional hyper-parameters and the value that switches each off."""
+    return dict(impl.algo.neutral)
+
+
+def probes(impl: OptimizerUnderTest) -> dict[str, Any]:
+    """A working value of each of the algorithm's hyper-parameters (and the path flag)."""
+    return {**PROBES, **impl.algo.probes}
+
+
+def adaptive(impl: OptimizerUnderTest) -> bool:
+    """Whether the declared algorithm is one of the Adam family or Lion (not SGD)."""
+    return impl.algorithm != "sgd"
+
+
+def draw_betas(draw: st.DrawFn, impl: OptimizerUnderTest, steps: int, label: str = "") -> Any:
+    """(β₁, β₂) for the algorithm; for RAdam never a β₂ whose ρ_t lies within
+    :data:`~sgdbench.conformance.algorithms.radam.NEAR_THRESHOLD` of 5 at any step."""
+    b2s = beta2s
+    if impl.algorithm == "lion":
+        b2s = st.sampled_from([0.99, 0.999]) | st.floats(0.9, 0.999)
+    if impl.algorithm == "radam":
+        b2s = b2s.filter(
+            lambda b: all(abs(rho(b, t)[1] - 5) > NEAR_THRESHOLD for t in range(1, 60))
+        )
+    return (draw(beta1s, label=f"{label}β₁"), draw(b2s, label=f"{label}β₂"))
+
+
+def expect(
+    impl: OptimizerUnderTest,
+    theta0: list[Tensor],
+    grads: list[list[Tensor | None]],
+    hyper: Any,
+    dtype: Any,
+) -> list[Step]:
+    """The declared algorithm's float64 oracle with its rounding bound (``trajectory``)."""
+    return impl.algo.trajectory(theta0, grads, hyper, dtype)  # type: ignore[no-any-return]
 
 
 shapes = st.lists(st.lists(st.integers(1, 3), min_size=1, max_size=2), min_size=1, max_size=3)
@@ -60,6 +109,10 @@ def tensors(case: Case, variant: Variant) -> tuple[list[Tensor], list[list[Tenso
         [None if i in idle[t] else draw(s) for i, s in enumerate(case["shapes"])]
         for t in range(case["steps"])
     ]
+    # step t's gradients times 2^-k (exact): small gradients (ε visible) or shrinking ones
+    # (amsgrad's maximum visible)
+    for t, k in enumerate(case.get("grad_exp") or []):
+        grads[t] = [None if g is None else g * 2.0**-k for g in grads[t]]
     return theta0, grads
 
 
@@ -74,13 +127,17 @@ def hyper(impl: OptimizerUnderTest, **values: Any) -> dict[str, Any]:
     """
     kwargs = dict(impl.kwargs)
     added = {}
-    for arg, off in NEUTRAL.items():
+    for arg, off in neutral(impl).items():
         if arg in values or not impl.takes(arg):
             continue
         if not _same(impl.default(arg), off):
             added[arg] = off
     kwargs.update(added)
     kwargs.update(values)
+    if "betas" in kwargs and isinstance(kwargs["betas"], list):  # a case read back from JSON
+        kwargs["betas"] = tuple(kwargs["betas"])
+    if adaptive(impl):
+        return kwargs
     momentum = kwargs.get("momentum", impl.default("momentum") if impl.takes("momentum") else 0)
     if _same(momentum, 0.0) or momentum is UNKNOWN:
         for arg in ("dampening", "nesterov"):
@@ -89,11 +146,24 @@ def hyper(impl: OptimizerUnderTest, **values: Any) -> dict[str, Any]:
     return kwargs
 
 
-def oracle_hyper(impl: OptimizerUnderTest, kwargs: dict[str, Any]) -> Hyper:
+def oracle_hyper(impl: OptimizerUnderTest, kwargs: dict[str, Any]) -> Any:
     """What the oracle runs: the hyper-parameters passed, else the implementation's own
-    (neutral) defaults."""
-    fields = {k: v for k, v in kwargs.items() if k in Hyper.__dataclass_fields__}
-    return Hyper(**fields, decoupled=impl.weight_decay == "decoupled")
+    (neutral) defaults; for an adaptive algorithm, betas, eps and NAdam's momentum_decay the
+    implementation was not given are its own defaults (param_groups, else the signature)."""
+    cls = impl.algo.hyper
+    fields = {k: v for k, v in kwargs.items() if k in cls.__dataclass_fields__ and k != "decoupled"}
+    if cls is Adaptive:
+        for name in ("betas", "eps", "momentum_decay"):
+            if name not in fields and name in impl.algo.names:
+                value = impl.default(name)
+                if value is not UNKNOWN:
+                    fields[name] = value
+        if "betas" in fields:
+            fields["betas"] = tuple(float(b) for b in fields["betas"])
+        for name in ("lr", "eps", "weight_decay", "momentum_decay"):
+            if isinstance(fields.get(name), Tensor):
+                fields[name] = fields[name].item()
+    return cls(**fields, decoupled=impl.weight_decay == "decoupled")
 
 
 def parameters(theta0: list[Tensor], variant: Variant) -> list[nn.Parameter]:
@@ -197,10 +267,14 @@ def required(impl: OptimizerUnderTest) -> set[str]:
 
 def _required(impl: OptimizerUnderTest) -> set[str]:
     out = set()
-    for arg, off in NEUTRAL.items():
+    for arg, off in neutral(impl).items():
         if not impl.takes(arg) or _same(impl.default(arg), off):
             continue
-        on = PROBES["momentum"] if arg != "momentum" and impl.takes("momentum") else {}
+        on = (
+            PROBES["momentum"]
+            if not adaptive(impl) and arg != "momentum" and impl.takes("momentum")
+            else {}
+        )
         if impl.accepts(**hyper(impl, lr=0.1, **{**on, arg: off})) is not None:
             out.add(arg)
     return out
@@ -210,7 +284,7 @@ def switched_on(impl: OptimizerUnderTest) -> dict[str, Any]:
     """Working values of what the implementation cannot switch off (:func:`required`)."""
     on: dict[str, Any] = {}
     for r in sorted(required(impl)):
-        on.update(PROBES.get(r, {}))
+        on.update(probes(impl).get(r, {}))
     return on
 
 
@@ -223,7 +297,8 @@ def _needs(*args: str, **values: Any) -> Any:
         if missing:
             return "takes no " + " and no ".join(f"`{a}`" for a in missing) + " argument"
         on = switched_on(impl)
-        probe = {"lr": 0.1, **on, **{k: v for a in args for k, v in PROBES[a].items()}, **values}
+        table = probes(impl)
+        probe = {"lr": 0.1, **on, **{k: v for a in args for k, v in table[a].items()}, **values}
         return _refused(impl, hyper(impl, **probe), set(on))
 
     return applicable
@@ -240,10 +315,11 @@ def _refused(impl: OptimizerUnderTest, kwargs: dict[str, Any], forced: set[str])
     reason = impl.accepts(**kwargs)
     if reason is None:
         return None
-    neutral = {k: v for k, v in kwargs.items() if k in NEUTRAL and _same(v, NEUTRAL[k])}
-    refused = [k for k in neutral if impl.accepts(**hyper(impl, lr=0.1, **{k: NEUTRAL[k]}))]
+    off = neutral(impl)
+    passed = {k: v for k, v in kwargs.items() if k in off and _same(v, off[k])}
+    refused = [k for k in passed if impl.accepts(**hyper(impl, lr=0.1, **{k: off[k]}))]
     if refused:
-        what = ", ".join(f"{k}={NEUTRAL[k]!r}" for k in refused)
+        what = ", ".join(f"{k}={off[k]!r}" for k in refused)
         return f"this check runs with {what}, which it refuses ({reason})"
     return reason
 
@@ -266,14 +342,10 @@ CHECKS: list[Check] = []
 def _follows_oracle(impl: OptimizerUnderTest, case: Case, variant: Variant, what: str) -> None:
     __tracebackhide__ = True
     theta0, grads = tensors(case, variant)
-    values = {
-        k: case[k]
-        for k in ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
-        if k in case
-    }
+    values = _values(case)
     kwargs = hyper(impl, **values)
-    expected = trajectory(
-        theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
+    expected = expect(
+        impl, theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
     )
     assert_follows(what, run(impl, theta0, grads, kwargs, variant), expected, _call(impl, kwargs))
 
@@ -287,11 +359,12 @@ def features(impl: OptimizerUnderTest) -> set[str]:
 
 def _features(impl: OptimizerUnderTest) -> set[str]:
     have = set()
-    for name in ("momentum", "dampening", "nesterov", "weight_decay", "maximize"):
+    table = probes(impl)
+    for name in neutral(impl):
         if not impl.takes(name):
             continue
-        on = PROBES["momentum"] if "momentum" in required(impl) else {}
-        if impl.accepts(**hyper(impl, lr=0.1, **{**on, **PROBES[name]})) is None:
+        on = PROBES["momentum"] if not adaptive(impl) and "momentum" in required(impl) else {}
+        if impl.accepts(**hyper(impl, lr=0.1, **{**on, **table[name]})) is None:
             have.add(name)
     return have
 
@@ -308,6 +381,8 @@ def configs(
     """A problem and a setting of every optional argument the implementation has."""
     have, must = features(impl), required(impl)
     case = {**problem(draw, steps), "lr": draw(lrs, label="lr")}
+    if adaptive(impl):
+        return _adaptive_config(draw, impl, case, have, must, decay, maximize)
     if "momentum" in must or ("momentum" in have and draw(st.booleans(), label="with momentum")):
         case["momentum"] = draw(momenta, label="momentum")
         if "nesterov" in have and draw(st.booleans(), label="nesterov"):
@@ -323,9 +398,41 @@ def configs(
     return case
 
 
+def _adaptive_config(
+    draw: st.DrawFn,
+    impl: OptimizerUnderTest,
+    case: Case,
+    have: set[str],
+    must: set[str],
+    decay: bool,
+    maximize: bool | None,
+) -> Case:
+    """An adaptive algorithm's setting: betas and eps always (passed, never left to the
+    implementation's defaults), amsgrad, decay and maximize where it has them."""
+    case["betas"] = draw_betas(draw, impl, case["steps"])
+    if "eps" in impl.algo.needs:
+        case["eps"] = draw(epsilons, label="eps")
+    if "amsgrad" in have and draw(st.booleans(), label="amsgrad"):
+        case["amsgrad"] = True
+    if (decay and "weight_decay" in have and draw(st.booleans(), label="with decay")) or (
+        "weight_decay" in must
+    ):
+        case["weight_decay"] = draw(decays, label="weight_decay")
+    if "maximize" in have and (maximize or (maximize is None and draw(st.booleans()))):
+        case["maximize"] = True
+    if "momentum_decay" in impl.algo.options and impl.takes("momentum_decay"):
+        case["momentum_decay"] = draw(momentum_decays, label="momentum_decay")
+    return case
+
+
+VALUES = (
+    *("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"),
+    *("betas", "eps", "amsgrad", "momentum_decay"),
+)
+
+
 def _values(case: Case) -> dict[str, Any]:
-    names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
-    return {k: case[k] for k in names if k in case}
+    return {k: case[k] for k in VALUES if k in case}
 
 
 @st.composite
@@ -335,6 +442,8 @@ def _every_switch(draw: st.DrawFn) -> Case:
         "lr": draw(lrs, label="lr"),
         "momentum": draw(momenta, label="momentum"),
         "weight_decay": draw(decays, label="weight_decay"),
+        "betas": (draw(beta1s, label="β₁"), draw(st.floats(0.9, 0.999), label="β₂")),
+        "eps": draw(epsilons, label="eps"),
     }
 
 
@@ -344,6 +453,21 @@ def switches(impl: OptimizerUnderTest, case: Case) -> list[dict[str, Any]]:
 
     have, must = features(impl), required(impl)
     out = []
+    if adaptive(impl):
+        base = {k: case[k] for k in ("lr", "betas", "eps") if k in case}
+        if "eps" not in impl.algo.needs:
+            base.pop("eps", None)
+        for ams, decay, maxi in itertools.product([False, True], repeat=3):
+            if (ams and "amsgrad" not in have) or (maxi and "maximize" not in have):
+                continue
+            if (decay and "weight_decay" not in have) or ("weight_decay" in must and not decay):
+                continue
+            kw = dict(base)
+            kw.update({"amsgrad": True} if ams else {})
+            kw.update({"weight_decay": case["weight_decay"]} if decay else {})
+            kw.update({"maximize": True} if maxi else {})
+            out.append(kw)
+        return out
     for mom, nest, decay, maxi in itertools.product([False, True], repeat=4):
         if (mom and "momentum" not in have) or (nest and ("nesterov" not in have or not mom)):
             continue

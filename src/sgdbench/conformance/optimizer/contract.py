@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from torch import nn
 
 from sgdbench.conformance._impl import OptimizerUnderTest, copy_state
-from sgdbench.conformance._oracle import Hyper, trajectory
 from sgdbench.conformance._runner import Variant
 from sgdbench.conformance.optimizer._harness import (
     Case,
@@ -22,11 +21,15 @@ from sgdbench.conformance.optimizer._harness import (
     _follows_oracle,
     _needs,
     _values,
+    adaptive,
     assert_follows,
     assert_same,
     configs,
     decays,
+    draw_betas,
+    epsilons,
     equal_state,
+    expect,
     features,
     feed,
     hyper,
@@ -48,20 +51,37 @@ from sgdbench.conformance.optimizer._harness import (
     "torch.optim.SGD's documented algorithm (for-loop path) over many steps; bitwise where "
     "declared, else within the derived rounding bound",
     # torch's decay is coupled: a decoupled implementation is compared without decay.
-    cases=lambda impl, v: configs(impl, (10, 50), decay=impl.weight_decay == "coupled"),
+    cases=lambda impl, v: configs(
+        impl, (10, 50), decay=adaptive(impl) or impl.weight_decay == "coupled"
+    ),
+    applicable=lambda impl: (
+        None
+        if impl.algo.reference is not None
+        else f"{impl.algo.title} has no torch.optim class: the update checks compare it with "
+        "the paper's update"
+    ),
 )
 def matches_torch(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
+    """The declared algorithm's torch.optim class on its for-loop path (SGD, Adam, AdamW,
+    NAdam, RAdam; NAdam and RAdam with ``decoupled_weight_decay`` where the decay is declared
+    decoupled)."""
     theta0, grads = tensors(case, variant)
     kwargs = hyper(impl, **_values(case))
     got = run(impl, theta0, grads, kwargs, variant)
-    torch_sgd = OptimizerUnderTest(torch.optim.SGD, kwargs={"foreach": False})
-    theirs = run(torch_sgd, theta0, grads, _values(case), variant)
+    reference = impl.algo.reference
+    assert reference is not None  # applicable() says so otherwise
+    flags: dict[str, Any] = {"foreach": False}
+    if impl.algorithm in ("nadam", "radam") and impl.weight_decay == "decoupled":
+        flags["decoupled_weight_decay"] = True
+    torch_sgd = OptimizerUnderTest(reference, kwargs=flags, algorithm=impl.algorithm)
+    theirs = run(torch_sgd, theta0, grads, hyper(torch_sgd, **_values(case)), variant)
     bound = None
     if not impl.bitwise:
-        bound = trajectory(
-            theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
+        bound = expect(
+            impl, theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
         )
-    assert_same("torch.optim.SGD(foreach=False)", got, theirs, _call(impl, kwargs), bound)
+    name = f"torch.optim.{reference.__name__}({', '.join(f'{k}={v}' for k, v in flags.items())})"
+    assert_same(name, got, theirs, _call(impl, kwargs), bound)
 
 
 @_check(
@@ -161,6 +181,10 @@ def _groups(draw: st.DrawFn, impl: OptimizerUnderTest) -> Case:
     groups = []
     for k in range(n_groups):
         g: Case = {"lr": draw(lrs, label=f"group {k} lr")}
+        if adaptive(impl):
+            g["betas"] = draw_betas(draw, impl, case["steps"], label=f"group {k} ")
+            if "eps" in impl.algo.needs:
+                g["eps"] = draw(epsilons, label=f"group {k} eps")
         for arg, values in (("momentum", momenta), ("weight_decay", decays)):
             if arg in have:
                 off = st.nothing() if arg in must else st.just(0.0)
@@ -179,13 +203,13 @@ def param_groups(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None
     theta0, grads = tensors(case, variant)
     k = len(case["groups"])
     groups = [(list(range(g, len(theta0), k)), h) for g, h in enumerate(case["groups"])]
-    per_param = [Hyper(lr=0.0)] * len(theta0)
+    per_param = [oracle_hyper(impl, {"lr": 0.0})] * len(theta0)
     for idx, h in groups:
         for i in idx:
             per_param[i] = oracle_hyper(impl, h)
     defaults = hyper(impl, lr=0.01, **switched_on(impl))  # each group overrides what it sets
     got = run(impl, theta0, grads, defaults, variant, groups=groups)
-    expected = trajectory(theta0, grads, per_param, variant.torch_dtype)
+    expected = expect(impl, theta0, grads, per_param, variant.torch_dtype)
     assert_follows(
         "each group's own update", got, expected, f"{impl.name}, groups={case['groups']}"
     )
@@ -278,7 +302,7 @@ def foreach_agrees(impl: OptimizerUnderTest, case: Case, variant: Variant) -> No
     single = run(impl, theta0, grads, {**kwargs, "foreach": False}, variant)
     bound = None
     if not impl.bitwise:
-        bound = trajectory(
-            theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
+        bound = expect(
+            impl, theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
         )
     assert_same("foreach=False", multi, single, _call(impl, {**kwargs, "foreach": True}), bound)

@@ -13,17 +13,20 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 
 from sgdbench.conformance._impl import OptimizerUnderTest
-from sgdbench.conformance._oracle import trajectory
 from sgdbench.conformance._runner import Variant
 from sgdbench.conformance.optimizer._harness import (
     Case,
     _call,
     _check,
     _values,
+    adaptive,
     assert_follows,
     assert_same,
     configs,
     decays,
+    draw_betas,
+    epsilons,
+    expect,
     features,
     feed,
     hyper,
@@ -109,8 +112,8 @@ def closure(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
                 f"{loss.item()!r} [{call}]"
             )
         trace.append(_theta(params))
-    expected = trajectory(
-        theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
+    expected = expect(
+        impl, theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
     )
     assert_follows(
         "the update with the gradients the closure's backward() produced", trace, expected, call
@@ -123,7 +126,11 @@ def _added(draw: st.DrawFn, impl: OptimizerUnderTest) -> Case:
     case["add_after"] = draw(st.integers(1, case["steps"] - 1), label="add after step")
     case["new_shapes"] = draw(shapes, label="new group's shapes")
     have = features(impl)
-    group: dict[str, float] = {"lr": draw(lrs, label="new group lr")}
+    group: dict[str, Any] = {"lr": draw(lrs, label="new group lr")}
+    if adaptive(impl):
+        group["betas"] = draw_betas(draw, impl, case["steps"], label="new group ")
+        if "eps" in impl.algo.needs:
+            group["eps"] = draw(epsilons, label="new group eps")
     if "momentum" in have:  # nonzero under nesterov, whose defaults the new group inherits
         zero = st.nothing() if case.get("nesterov") else st.just(0.0)
         group["momentum"] = draw(zero | momenta, label="new group momentum")
@@ -161,8 +168,8 @@ def add_param_group(impl: OptimizerUnderTest, case: Case, variant: Variant) -> N
             new.append(_theta(added))
     assert_same("the same run without the added group", old, alone, call, None)
     h = oracle_hyper(impl, {**kwargs, **case["new_group"]})
-    expected = trajectory(
-        theta0[n:], [s[n:] for s in grads[k:]], [h] * len(theta0[n:]), variant.torch_dtype
+    expected = expect(
+        impl, theta0[n:], [s[n:] for s in grads[k:]], [h] * len(theta0[n:]), variant.torch_dtype
     )
     assert_follows(
         "the added group's own update (steps counted from its addition)", new, expected, call
@@ -183,6 +190,13 @@ def _invalid_cases(impl: OptimizerUnderTest, case: Case) -> list[tuple[str, dict
     """torch/optim/sgd.py __init__'s refusals, each only where the argument is taken."""
     have, lr, neg = features(impl), case["lr"], case["negative"]
     out: list[tuple[str, dict[str, Any]]] = [(f"lr={neg!r}", {"lr": neg})]
+    if adaptive(impl):  # torch/optim/adam.py __init__: eps < 0, a β outside [0, 1)
+        bad = [(neg, 0.99), (0.9, neg), (0.9, 1.5)]
+        bad += [(1.0, 0.99)] if impl.algo.reference is not None else []  # Lion: β₁ = 1 allowed
+        for b in bad:
+            out.append((f"betas={b!r}", {"lr": lr, "betas": b}))
+        if "eps" in impl.algo.needs:
+            out.append((f"eps={neg!r}", {"lr": lr, "eps": neg}))
     if "momentum" in have:
         out.append((f"momentum={neg!r}", {"lr": lr, "momentum": neg}))
     if "weight_decay" in have:
@@ -199,7 +213,8 @@ def _invalid_cases(impl: OptimizerUnderTest, case: Case) -> list[tuple[str, dict
     "invalid_hyper",
     "torch.optim.SGD.__init__ raises ValueError for lr < 0 ('Invalid learning rate'), "
     "momentum < 0, weight_decay < 0, and nesterov without momentum or with dampening "
-    "('Nesterov momentum requires a momentum and zero dampening'); each where taken",
+    "('Nesterov momentum requires a momentum and zero dampening'); torch.optim.Adam's for "
+    "eps < 0 and a beta outside [0, 1) ('Invalid beta parameter at index 0'); each where taken",
     cases=lambda impl, v: _invalid(),
 )
 def invalid_hyper(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
@@ -213,6 +228,8 @@ def invalid_hyper(impl: OptimizerUnderTest, case: Case, variant: Variant) -> Non
         if any(k not in kwargs or kwargs[k] != v for k, v in values.items()):
             continue  # the harness will not pass this argument: nothing to check
         call = _call(impl, kwargs)
+        ref = impl.algo.reference
+        torch_does = f"torch.optim.{ref.__name__}" if ref is not None else "torch.optim's Adam"
         param = nn.Parameter(torch.zeros(2, dtype=variant.torch_dtype, device=variant.device))
         try:
             impl.make([param], **kwargs)
@@ -220,11 +237,11 @@ def invalid_hyper(impl: OptimizerUnderTest, case: Case, variant: Variant) -> Non
             continue
         except Exception as e:
             raise AssertionError(
-                f"{what} raised {type(e).__name__}: {e}, but torch.optim.SGD raises ValueError "
-                f"[{call}]"
+                f"{what} raised {type(e).__name__}: {e}, but {torch_does} raises "
+                f"ValueError [{call}]"
             ) from None
         raise AssertionError(
-            f"{what} was accepted silently, but torch.optim.SGD raises ValueError [{call}]"
+            f"{what} was accepted silently, but {torch_does} raises ValueError [{call}]"
         )
 
 
@@ -278,7 +295,7 @@ def odd_shapes(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
                     f"should keep its shape {shape} [{call}]"
                 )
         trace.append(_theta(params))
-    expected = trajectory(
-        theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
+    expected = expect(
+        impl, theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0), variant.torch_dtype
     )
     assert_follows("the update (the same values, contiguous)", trace, expected, call)

@@ -21,16 +21,19 @@ from hypothesis import strategies as st
 from torch.optim import lr_scheduler
 
 from sgdbench.conformance._impl import OptimizerUnderTest
-from sgdbench.conformance._oracle import Hyper, trajectory
 from sgdbench.conformance._runner import Variant
+from sgdbench.conformance.algorithms import Adaptive
 from sgdbench.conformance.optimizer._harness import (
     Case,
     _call,
     _check,
     _needs,
     _values,
+    adaptive,
     assert_follows,
     configs,
+    draw_betas,
+    expect,
     features,
     feed,
     hyper,
@@ -53,16 +56,18 @@ def _live(draw: st.DrawFn, impl: OptimizerUnderTest) -> Case:
     """A configuration (with momentum wherever the implementation has it), 1–2 groups, and the
     parameters of every schedule."""
     case = draw(configs(impl, (2, 6)))
-    if "momentum" in features(impl) and "momentum" not in case:
+    if not adaptive(impl) and "momentum" in features(impl) and "momentum" not in case:
         case["momentum"] = draw(momenta, label="momentum")
-    mom = "momentum" in case
+    mom = "momentum" in case or adaptive(impl)  # an adaptive algorithm's β₁ is cycled
     n = draw(st.integers(1, 2), label="groups")
     case["shapes"] = case["shapes"] + [[2]] * (n - len(case["shapes"]))
     case["group_lr"] = [case["lr"], *(draw(lrs, label=f"group {k} lr") for k in range(1, n))]
     t = case["steps"]
 
-    def changed(k: int) -> dict[str, float]:
-        v = {"lr": draw(lrs, label=f"group {k} lr")}
+    def changed(k: int) -> dict[str, Any]:
+        v: dict[str, Any] = {"lr": draw(lrs, label=f"group {k} lr")}
+        if adaptive(impl):  # both betas, read live as torch reads them
+            return {**v, "betas": draw_betas(draw, impl, t, label=f"group {k} ")}
         return {**v, "momentum": draw(momenta, label=f"group {k} momentum")} if mom else v
 
     case["by hand"] = [[changed(k) for k in range(n)] for _ in range(t - 1)]
@@ -124,21 +129,33 @@ def _attach(name: str, case: Case, opt: torch.optim.Optimizer) -> Advance:
     return lambda t: sched.step()
 
 
-def _scheduled(name: str, case: Case, base: Hyper) -> list[list[tuple[float, float]]]:
-    """(lr, momentum) of every group at every step, as the schedule sets them on torch's SGD.
+def _scheduled(name: str, case: Case, base: Any) -> list[list[tuple[float, Any]]]:
+    """(lr, momentum) or (lr, betas) of every group at every step, as the schedule sets them
+    on torch's SGD (or Adam, for an adaptive algorithm: ``cycle_momentum`` cycles β₁).
 
-    Computed on a separate torch.optim.SGD holding the same initial values, so the expected
+    Computed on a separate torch optimizer holding the same initial values, so the expected
     values do not depend on what the implementation under test does to its groups.
     """
-    dummy = torch.optim.SGD(
-        [{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in case["group_lr"]],
-        lr=base.lr,
-        momentum=base.momentum,
-    )
+    groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in case["group_lr"]]
+    dummy: torch.optim.Optimizer
+    if isinstance(base, Adaptive):
+        dummy = torch.optim.Adam(groups, lr=base.lr, betas=base.betas)
+        live = "betas"
+    else:
+        dummy = torch.optim.SGD(groups, lr=base.lr, momentum=base.momentum)
+        live = "momentum"
     advance = _attach(name, case, dummy)
     values = []
     for t in range(case["steps"]):
-        values.append([(float(g["lr"]), float(g["momentum"])) for g in dummy.param_groups])
+        values.append(
+            [
+                (
+                    float(g["lr"]),
+                    tuple(float(b) for b in g[live]) if live == "betas" else float(g[live]),
+                )
+                for g in dummy.param_groups
+            ]
+        )
         dummy.step()  # no gradients: nothing moves; the scheduler sees the step it expects
         if t < case["steps"] - 1:
             advance(t)
@@ -170,8 +187,9 @@ def hyper_live(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
         per_step = [[base] * len(theta0) for _ in values]
         for t, groups in enumerate(values):
             for k, (lr, mu) in enumerate(groups):
+                live = {"betas": mu} if isinstance(base, Adaptive) else {"momentum": mu}
                 for i in members[k]:
-                    per_step[t][i] = dataclasses.replace(base, lr=lr, momentum=mu)
+                    per_step[t][i] = dataclasses.replace(base, lr=lr, **live)
         params = parameters(theta0, variant)
         opt = impl.make(
             [
@@ -188,12 +206,13 @@ def hyper_live(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
             trace.append([p.detach().to("cpu", torch.float64).clone() for p in params])
             if t < len(grads) - 1:
                 advance(t)
-        shown = [[f"lr={lr:.4g}, momentum={mu:.4g}" for lr, mu in g] for g in values]
+        what = "betas" if isinstance(base, Adaptive) else "momentum"
+        shown = [[f"lr={lr:.4g}, {what}={mu!r}" for lr, mu in g] for g in values]
         how = name
         if name != "by hand":
             how += f"({', '.join(f'{k}={v!r}' for k, v in case[name].items())})"
         call = f"{_call(impl, kwargs)}, groups lr={case['group_lr']}, {how}: per step {shown}"
-        expected = trajectory(theta0, grads, per_step, variant.torch_dtype)
+        expected = expect(impl, theta0, grads, per_step, variant.torch_dtype)
         assert_follows(
             f"the update with each step's lr and momentum ({name})", trace, expected, call
         )
@@ -230,7 +249,7 @@ def tensor_lr(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
         feed(params, step, variant)
         opt.step()
         trace.append([p.detach().to("cpu", torch.float64).clone() for p in params])
-    expected = trajectory(theta0, grads, [h] * len(theta0), variant.torch_dtype)
+    expected = expect(impl, theta0, grads, [h] * len(theta0), variant.torch_dtype)
     assert_follows("the same update with the float lr", trace, expected, _call(impl, kwargs))
 
     # without momentum where it can be switched off (the oracle's per-step lr covers it anyway)
@@ -249,6 +268,6 @@ def tensor_lr(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
         feed(params, step, variant)
         opt.step()
         trace.append([p.detach().to("cpu", torch.float64).clone() for p in params])
-    expected = trajectory(theta0, grads, per_step, variant.torch_dtype)
+    expected = expect(impl, theta0, grads, per_step, variant.torch_dtype)
     call = f"{_call(impl, kwargs)}, then lr.fill_(v) before steps 2.. with v in {case['new_lr']}"
     assert_follows("the update with the tensor's value at each step", trace, expected, call)
