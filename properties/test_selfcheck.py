@@ -199,3 +199,51 @@ def test_batches_property_catches_planted_bug(batches_cls: type[Batches]) -> Non
     """Batches ≡ DataLoader must fail on a Batches that skips one of DataLoader's RNG draws."""
     with pytest.raises(AssertionError):
         hunt(BATCHES, BATCHES_GIVEN, batches_cls=batches_cls)
+
+
+# --------------------------------------------------------------------------- the Adam family, Lion
+
+# 30 examples per check from seed 0, generation only: the verdicts of BUGGY_ADAPTIVE's table,
+# the same every run (~19 full check runs, ≈ 3 min of CPU).
+ADAPTIVE_EXAMPLES = settings(settings_for(30), phases=[Phase.generate])
+BOTH = ("cpu-float32", "cpu-float64")
+
+
+def _adaptive(cls: type[Any], algorithm: str) -> Report:
+    return check_optimizer(
+        cls, algorithm=algorithm, hsettings=ADAPTIVE_EXAMPLES, seed=0, devices=["cpu"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("cls", "algorithm", "must_fail"),
+    list(planted.BUGGY_ADAPTIVE.values()),
+    ids=list(planted.BUGGY_ADAPTIVE),
+)
+def test_planted_adaptive_bug_fails_exactly_its_checks(
+    cls: type[Any], algorithm: str, must_fail: set[str]
+) -> None:
+    """Every check named for the bug fails on it in both dtypes, and no other check does."""
+    report = _adaptive(cls, algorithm)
+    failed = {(r.check.split(".")[1], r.variant) for r in report.failures}
+    expected = {(c, v) for c in must_fail for v in BOTH}
+    assert failed == expected, (
+        f"{cls.__name__}: missed {sorted(expected - failed)}; "
+        f"failed beyond its checks {sorted(failed - expected)}: "
+        + "; ".join(
+            f"{r.id}: {r.message[:200]}"
+            for r in report.failures
+            if r.check.split(".")[1] not in must_fail
+        )
+    )
+
+
+@pytest.mark.parametrize("cls", planted.CORRECT_ADAPTIVE, ids=lambda c: c.__name__)
+def test_correct_adaptive_written_unlike_torch_passes(cls: type[Any]) -> None:
+    """The bugs' host, without a bug: every check holds (the other weight-decay form is a
+    fact, not a failure), in both dtypes."""
+    report = _adaptive(cls, cls.algorithm)
+    assert report.ok, [f"{r.id}: {r.message}" for r in report.failures]
+    facts = {r.check for r in report.results if r.status == "fails" and r.fact_only}
+    other = "coupled" if cls.algorithm in ("adamw", "lion") else "decoupled"
+    assert facts == {f"optimizer.weight_decay_{other}"}

@@ -16,6 +16,7 @@ from sgdbench.conformance.optimizer import (  # noqa: F401  (they register)
     algorithm,
     checkpoint,
     contract,
+    groups,
     loop,
     precision,
     schedules,

@@ -5,17 +5,18 @@ it work: ``python -m sgdbench check --optimizer sgdbench.conformance.planted:Mom
 must fail the momentum check, and ``…planted:LrInMomentum`` (correct, but it rounds in another
 order than torch) must pass every check. Never train with the broken ones.
 
-The optimizers live in :mod:`.optimizers` (what a training loop relies on across steps in
-:mod:`.loop`; low precision, GradScaler and checkpoints in :mod:`.precision`; correct ones with
-unusual constructors in :mod:`.unusual`), the dropouts in :mod:`.dropouts` (a training loop's
-in :mod:`.dropout_loop`); every public name
-is re-exported here and reports name it ``sgdbench.conformance.planted:NAME``, the one path a
-user types.
+The Adam family and Lion are in :mod:`.adaptive`. The SGD optimizers live in
+:mod:`.optimizers` (what a training loop relies on across steps in :mod:`.loop`; low
+precision, GradScaler and checkpoints in :mod:`.precision`; correct ones with unusual
+constructors in :mod:`.unusual`), the dropouts in :mod:`.dropouts` (a training loop's in
+:mod:`.dropout_loop`); every public name is re-exported here and reports name it
+``sgdbench.conformance.planted:NAME``, the one path a user types.
 """
 
 from __future__ import annotations
 
 from sgdbench.conformance.planted import (
+    adaptive,
     dropout_loop,
     dropouts,
     loop,
@@ -23,6 +24,8 @@ from sgdbench.conformance.planted import (
     precision,
     unusual,
 )
+from sgdbench.conformance.planted.adaptive import *  # noqa: F403
+from sgdbench.conformance.planted.adaptive import BUGGY_ADAPTIVE, CORRECT_ADAPTIVE
 from sgdbench.conformance.planted.dropout_loop import *  # noqa: F403
 from sgdbench.conformance.planted.dropout_loop import BUGGY_DROPOUT_LOOP
 from sgdbench.conformance.planted.dropouts import *  # noqa: F403
@@ -35,14 +38,17 @@ from sgdbench.conformance.planted.precision import *  # noqa: F403
 from sgdbench.conformance.planted.precision import BUGGY_PRECISION
 from sgdbench.conformance.planted.unusual import *  # noqa: F403
 
-_MODULES = [dropout_loop, dropouts, loop, optimizers, precision, unusual]
-_PUBLIC = [name for module in _MODULES for name in module.__all__]
+_MODULES = [adaptive, dropout_loop, dropouts, loop, optimizers, precision, unusual]
+_TABLES = {"BUGGY_ADAPTIVE", "CORRECT_ADAPTIVE"}
+_PUBLIC = [name for module in _MODULES for name in module.__all__ if name not in _TABLES]
 __all__ = [
+    "BUGGY_ADAPTIVE",
     "BUGGY_DROPOUTS",
     "BUGGY_DROPOUT_LOOP",
     "BUGGY_LOOP",
     "BUGGY_OPTIMIZERS",
     "BUGGY_PRECISION",
+    "CORRECT_ADAPTIVE",
     *_PUBLIC,
 ]
 

@@ -23,6 +23,7 @@ __all__ = [
     "FrozenHyper",
     "NegativeLrAccepted",
     "TensorLrCopied",
+    "ZeroGradFirstGroup",
 ]
 
 Closure = Callable[[], float] | None
@@ -204,6 +205,16 @@ class FlatUpdate(SGD):
         return loss
 
 
+class ZeroGradFirstGroup(SGD):
+    """zero_grad clears the first param group only (an override that walks
+    ``param_groups[0]``): with one group it is torch's, with two the other groups' gradients
+    pile up across steps."""
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.param_groups[0]["params"]:
+            p.grad = None
+
+
 BUGGY_LOOP: dict[str, tuple[type[SGD], set[str]]] = {
     "frozen hyper": (FrozenHyper, {"hyper_live"}),
     "tensor lr copied": (TensorLrCopied, {"tensor_lr"}),
@@ -215,4 +226,5 @@ BUGGY_LOOP: dict[str, tuple[type[SGD], set[str]]] = {
     "negative lr accepted": (NegativeLrAccepted, {"invalid_hyper"}),
     "asserts hyper": (AssertsHyper, {"invalid_hyper"}),
     "flat update": (FlatUpdate, {"odd_shapes"}),
+    "zero_grad first group": (ZeroGradFirstGroup, {"zero_grad"}),
 }
