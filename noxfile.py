@@ -54,6 +54,8 @@ def _install(session: nox.Session, *groups: str) -> None:
 def tests(session: nox.Session) -> None:
     """Unit tests, claims (quick) and properties; Hypothesis profile ``ci`` when CI is set."""
     _install(session, "test")
+    # the Lion oracle is compared with lion-pytorch (pure Python; it declares torch: --no-deps)
+    session.install("--no-deps", "lion-pytorch==0.2.5")
     # every core (2 in CI); the tests that spawn process groups stay in one worker (loadgroup)
     session.run("pytest", "-n", "auto", "--dist", "loadgroup", "-m", "not slow", *session.posargs)
 

@@ -5,6 +5,7 @@ warnings, and exceptions inside a check."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -341,6 +342,28 @@ def test_a_users_optimizer_under_ddp(capsys: pytest.CaptureFixture[str]) -> None
         ),
         (["--optimizer", "torch.optim:SGD", "--device", "tpu"], "--device must be cpu, cuda"),
         (["--optimizer", "torch.optim:SGD", "--xfails", "/no/such/file"], "cannot read it"),
+        (
+            ["--optimizer", "torch.optim:Adam", "--algorithm", "adamax"],
+            "algorithm must be one of ['sgd', 'adam', 'adamw', 'nadam', 'radam', 'lion'], but "
+            "got 'adamax'",
+        ),
+        (
+            ["--optimizer", "torch.optim:SGD", "--algorithm", "adam"],
+            "neither takes nor shows in its param_groups betas, eps, which Adam needs",
+        ),
+        (
+            [
+                "--optimizer",
+                "torch.optim:AdamW",
+                "--algorithm",
+                "adamw",
+                "--weight-decay",
+                "coupled",
+            ],
+            "weight_decay 'coupled' is not AdamW's: AdamW decays decoupled; declare algorithm "
+            "'adam'",
+        ),
+        (["--dropout", "torch.nn:Dropout", "--algorithm", "adam"], "--algorithm goes with"),
     ],
 )
 def test_bad_usage_one_line_exit_2_nothing_written(
@@ -488,3 +511,48 @@ def test_bad_dropout_structure_is_bad_usage(capsys: pytest.CaptureFixture[str]) 
     assert refused.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--dropout-structure" in err and "'block'" in err
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["a file", "under a file", "read-only"],
+)
+def test_an_out_that_cannot_be_written_is_refused_before_any_check(
+    where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out is probed first: one line, exit 2, no check ran, nothing left behind."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    if where == "a file":
+        out = blocker
+    elif where == "under a file":
+        out = blocker / "report"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into a read-only folder; the probe is exercised above")
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        out = locked / "report"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code = _check("--optimizer", "torch.optim:SGD", "--out", str(out))
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.count("\n") == 1 and "--out" in captured.err
+    assert "holds" not in captured.out  # refused before the first check
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_declared_adam_on_torch_adam_holds_and_reports_the_other_form(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Adam declared: its update checks run and hold, SGD's do not run, AdamW's decay form is
+    a fact."""
+    code = _check("--optimizer", "torch.optim:Adam", "--algorithm", "adam",
+                  "--only", "optimizer.update*", "--only", "optimizer.weight_decay*",
+                  "--only", "optimizer.momentum*", "--dtype", "float32")  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "holds  optimizer.update[cpu-float32]" in out
+    assert "optimizer.momentum[" not in out  # SGD's momentum check is not Adam's
+    assert "optimizer.weight_decay_decoupled[cpu-float32]" in out and "fact" in out
