@@ -556,3 +556,28 @@ def test_declared_adam_on_torch_adam_holds_and_reports_the_other_form(
     assert "holds  optimizer.update[cpu-float32]" in out
     assert "optimizer.momentum[" not in out  # SGD's momentum check is not Adam's
     assert "optimizer.weight_decay_decoupled[cpu-float32]" in out and "fact" in out
+
+
+def test_a_budget_bounds_a_slow_step_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--budget: a step that takes 20 ms (a compiled step rebuilding, say) stops drawing new
+    examples once a check has used its seconds, and the line and the report say how many ran."""
+    (tmp_path / "slow_impls.py").write_text(
+        "import time, torch\n"
+        "class SlowSGD(torch.optim.SGD):\n"
+        "    def step(self, closure=None):\n"
+        "        time.sleep(0.02)\n"
+        "        return super().step(closure)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "report"
+    code = cli.main(["check", "--optimizer", "slow_impls:SlowSGD", "--examples", "50",
+                     "--budget", "0.3", "--only", "optimizer.plain_step*", "--dtype", "float32",
+                     "--out", str(out)])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "[budget: " in printed
+    (result,) = json.loads((out / "conformance.json").read_text())["results"]
+    assert 0 < result["stopped_at_budget"] == result["examples"] < 50
+    assert "(budget)" in (out / "conformance.md").read_text()

@@ -21,6 +21,7 @@ import torch
 from hypothesis.configuration import set_hypothesis_home_dir
 from torch import nn
 
+from sgdbench._args import seconds
 from sgdbench._output import staged_output, write_json
 from sgdbench.cli._common import int_at_least, progress
 
@@ -191,6 +192,7 @@ def check(args: argparse.Namespace) -> int:
                     xfails=xfails,
                     only=args.only,
                     progress=show,
+                    budget=args.budget,
                 )
                 runs.append(one.unmatched_xfails)
                 report.merge(one)
@@ -386,6 +388,14 @@ def add_parser(sub: Any) -> None:
         type=int_at_least(1, 100_000),
         default=50,
         help="Hypothesis examples per check and device/dtype (default: 50)",
+    )
+    ch.add_argument(
+        "--budget",
+        type=seconds,
+        metavar="SECONDS",
+        help="per check and device/dtype: start no new example after this many seconds, and "
+        "say on its line how many ran (a torch.compile'd step rebuilds for every drawn shape: "
+        "heavyball's SGD took 845 s at the defaults); default: no budget, every example",
     )
     ch.add_argument(
         "--seed",

@@ -112,17 +112,22 @@ def run_checks(
     only: str | Sequence[str] | None = None,
     progress: Callable[[CheckResult], None] | None = None,
     hsettings: Any = None,
+    budget: float | None = None,
 ) -> Report:
     """Every check on ``impl``, on every device and dtype; ``only``: check-id patterns (``*``).
 
-    ``hsettings`` (Hypothesis settings) replace the default ones, ``examples`` included.
+    ``hsettings`` (Hypothesis settings) replace the default ones, ``examples`` included;
+    ``budget``: seconds per check and device/dtype after which it starts no new example.
     """
     devices = list(devices or devices_present())
     patterns = [only] if isinstance(only, str) else list(only or [])
     xfails = list(xfails)
     report = Report(
         implementations=[{"name": impl.name, **impl.spec()}],
-        settings={"examples": examples, "seed": seed, "devices": devices, "dtypes": list(dtypes)},
+        settings={
+            **{"examples": examples, "seed": seed, "devices": devices, "dtypes": list(dtypes)},
+            **({"budget": budget} if budget is not None else {}),
+        },
     )
     hsettings = hsettings or settings_for(examples)
     matched: set[int] = set()
@@ -132,7 +137,9 @@ def run_checks(
                 cid = check.id(Variant(device, dtype))
                 if patterns and not any(glob_match(cid, p) for p in patterns):
                     continue
-                r = check(impl, device=device, dtype=dtype, hsettings=hsettings, seed=seed)
+                r = check(
+                    impl, device=device, dtype=dtype, hsettings=hsettings, seed=seed, budget=budget
+                )
                 accepted = match_xfail(r.id, impl.name, xfails)
                 if accepted:
                     matched.add(accepted.line)

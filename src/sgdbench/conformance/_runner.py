@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
@@ -91,6 +91,8 @@ class CheckResult:
     examples: int = 0
     seconds: float = 0.0
     xfail_reason: str = ""
+    # the examples it stopped at when its time budget ran out (0: it ran them all)
+    stopped_at_budget: int = 0
 
     @property
     def counts_as_failure(self) -> bool:
@@ -137,8 +139,13 @@ class Check:
         dtype: str = "float32",
         hsettings: settings | None = None,
         seed: int | None = None,
+        budget: float | None = None,
     ) -> CheckResult:
-        """Run this check on ``impl``; ``hsettings`` default to :func:`settings_for`."""
+        """Run this check on ``impl``; ``hsettings`` default to :func:`settings_for`.
+
+        ``budget``: seconds after which no new example starts (a verdict from those run so
+        far; a compiled step that rebuilds for every drawn shape is bounded this way). An
+        example that failed is always shrunk and replayed to the end."""
         variant = Variant(device, dtype)
         result = CheckResult(
             id=self.id(variant),
@@ -155,17 +162,28 @@ class Check:
             if reason is not None:
                 result.status, result.message = "n/a", reason
             else:
-                self._hunt(impl, variant, hsettings or settings_for(), seed, result)
+                self._hunt(impl, variant, hsettings or settings_for(), seed, result, budget)
         result.seconds = time.perf_counter() - start
         return result
 
     def _hunt(
-        self, impl: Any, variant: Variant, hsettings: settings, seed: int | None, r: CheckResult
+        self,
+        impl: Any,
+        variant: Variant,
+        hsettings: settings,
+        seed: int | None,
+        r: CheckResult,
+        budget: float | None = None,
     ) -> None:
         failing: list[dict[str, Any]] = []
         broken: list[HarnessFailed] = []
+        start = time.perf_counter()
 
         def test(case: dict[str, Any]) -> None:
+            late = budget is not None and time.perf_counter() - start > budget
+            if late and r.examples and not failing:
+                r.stopped_at_budget = r.examples
+                reject()  # no new example: Hypothesis ends with the verdict so far
             r.examples += 1
             try:
                 self.body(impl, case, variant)

@@ -123,7 +123,8 @@ class Report:
         ]
         for r in self.results:
             lines.append(
-                f"| `{r.check}` | {r.variant} | {shown(r)} | {r.examples} | {_cell(r.cites)} |"
+                f"| `{r.check}` | {r.variant} | {shown(r)} | {r.examples}"
+                f"{' (budget)' if r.stopped_at_budget else ''} | {_cell(r.cites)} |"
             )
         details = [
             r
@@ -186,6 +187,9 @@ def fact_note(check: str) -> str:
     return "not declared"
 
 
+SLOW = 5.0  # a check that took longer shows its time on its line (a compiled step, say)
+
+
 def line(r: CheckResult) -> str:
     """One terminal line: verdict, id, implementation, and why (never more than one line)."""
     why = f": {r.message}" if r.message and r.status != "holds" else ""
@@ -197,6 +201,10 @@ def line(r: CheckResult) -> str:
     said = sum(r.warnings.values())
     if said:
         why += f" [{said} warning{'s' if said > 1 else ''}/log records, see the end]"
+    if r.stopped_at_budget:
+        why += f" [budget: {r.stopped_at_budget} examples in {r.seconds:.0f} s]"
+    elif r.seconds >= SLOW:
+        why += f" [{r.seconds:.0f} s]"
     return re.sub(r"\s*[\r\n]\s*", " ", f"{verdict(r):<6} {r.id}  {r.implementation}{why}")
 
 
