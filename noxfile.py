@@ -69,6 +69,43 @@ def slow(session: nox.Session) -> None:
     session.run("pytest", "-n", "auto", "--dist", "loadgroup", "-m", "slow", *session.posargs)
 
 
+# A library author's own test suite: sgdbench's checks on their optimizer, as the README shows.
+USER_SUITE = """\
+import torch
+from sgdbench.conformance import OptimizerUnderTest, parametrize_with_checks
+
+
+@parametrize_with_checks([OptimizerUnderTest(torch.optim.AdamW, algorithm="adamw")])
+def test_adamw(impl, check):
+    check(impl)
+"""
+
+
+@nox.session
+def wheel(session: nox.Session) -> None:
+    """Build the wheel, install it in a fresh environment, and run ``check`` and a user's
+    pytest suite from it outside the repository, as a library author's CI would."""
+    import tempfile
+
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    outside = Path(tempfile.mkdtemp(prefix="sgdbench-user-project-"))  # not under the checkout
+    session.install("pip>=24")
+    session.run("python", "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dist),
+                str(ROOT))  # fmt: skip
+    (built,) = dist.glob("sgdbench-*.whl")
+    session.install(*_torch_constraint(), str(built), "pytest>=8")
+    session.chdir(outside)
+    session.run("python", "-c", "import sgdbench, sys; "
+                f"sys.exit('imported from the checkout' if {str(ROOT / 'src')!r} in "
+                "sgdbench.__file__ else 0)")  # fmt: skip
+    session.run("python", "-m", "sgdbench", "check", "--optimizer", "torch.optim:AdamW",
+                "--algorithm", "adamw", "--examples", "5", "--out", "report")  # fmt: skip
+    (outside / "test_my_optimizer.py").write_text(USER_SUITE, encoding="utf-8")
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_optimizer.py")
+    shutil.rmtree(outside, ignore_errors=True)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check, ruff format --check, mypy (strict) on src/, and the layers contracts
@@ -210,11 +247,12 @@ def ddp(session: nox.Session) -> None:
 THIRD_PARTY = [
     *["pytorch_optimizer==4.1.0", "torch-optimizer==0.3.0", "pytorch-ranger==0.1.1"],
     *["adamp==0.3.0", "heavyball==3.2.1"],  # optimizers (results/conformance/THIRD_PARTY.md)
+    *["lion-pytorch==0.2.5", "torch-optimi==0.3.3", "bitsandbytes==0.50.2"],  # Adam family, Lion
     *["dropblock==0.3.0", "monai==1.6.1", "pytorch-nlp==0.5.0", "torchlayers==0.1.1"],  # dropouts
 ]
 # What those need beside torch (installed normally, under the torch constraint): heavyball
 # imports opt_einsum; numpy (pytorch_optimizer, heavyball, monai, dropblock) comes with sgdbench.
-THIRD_PARTY_DEPS = ["opt-einsum==3.4.0"]
+THIRD_PARTY_DEPS = ["opt-einsum==3.4.0", "packaging"]  # packaging: bitsandbytes
 _SGD = ["--optimizer", "torch.optim:SGD"]
 
 
@@ -291,6 +329,71 @@ CONFORMANCE = {
     "heavyball-SGD": [
         *["--optimizer", "heavyball:SGD", "--weight-decay", "decoupled"],
         *["--examples", "10"],
+    ],
+    # torch's own Adam family on every CPU path (NAdam and RAdam have no fused path)
+    **{
+        f"torch-{name.lower()}-{path}": [
+            *["--optimizer", f"torch.optim:{name}", "--algorithm", name.lower()],
+            *(["--kwargs", flag] if flag else []),
+            *(["--bitwise"] if path == "for-loop" else []),
+        ]
+        for name in ("Adam", "AdamW", "NAdam", "RAdam")
+        for path, flag in (
+            ("for-loop", '{"foreach": false}'),
+            ("foreach", '{"foreach": true}'),
+            ("fused", '{"fused": true}'),
+        )
+        if path != "fused" or name in ("Adam", "AdamW")
+    },
+    # Third-party Adam-family and Lion optimizers (results/conformance/THIRD_PARTY.md), each
+    # declared what its documentation says it is; --weight-decay where the package's default
+    # form is not the algorithm's own
+    "lion_pytorch-Lion": ["--optimizer", "lion_pytorch:Lion", "--algorithm", "lion"],
+    "pytorch_optimizer-Lion": ["--optimizer", "pytorch_optimizer:Lion", "--algorithm", "lion"],
+    "optimi-Lion": ["--optimizer", "optimi:Lion", "--algorithm", "lion"],
+    "bitsandbytes-Lion32bit": [
+        "--optimizer",
+        "bitsandbytes.optim:Lion32bit",
+        "--algorithm",
+        "lion",
+    ],
+    "optimi-Adam": ["--optimizer", "optimi:Adam", "--algorithm", "adam"],
+    "optimi-AdamW": ["--optimizer", "optimi:AdamW", "--algorithm", "adamw"],
+    "optimi-RAdam": ["--optimizer", "optimi:RAdam", "--algorithm", "radam"],
+    "bitsandbytes-Adam32bit": [
+        "--optimizer",
+        "bitsandbytes.optim:Adam32bit",
+        "--algorithm",
+        "adam",
+    ],
+    "bitsandbytes-AdamW32bit": [
+        *["--optimizer", "bitsandbytes.optim:AdamW32bit", "--algorithm", "adamw"],
+    ],
+    "pytorch_optimizer-RAdam": [
+        *["--optimizer", "pytorch_optimizer:RAdam", "--algorithm", "radam"],
+        *["--weight-decay", "decoupled"],  # weight_decouple=True by default
+    ],
+    "torch_optimizer-RAdam": [
+        *["--optimizer", "torch_optimizer:RAdam", "--algorithm", "radam"],
+        *["--weight-decay", "decoupled"],
+    ],
+    "pytorch_optimizer-QHAdam": [  # QHAdam with ν = (1, 1) is Adam (Ma & Yarats, 2019)
+        *["--optimizer", "pytorch_optimizer:QHAdam", "--algorithm", "adam"],
+        *["--kwargs", '{"nus": [1.0, 1.0]}'],
+    ],
+    # AdamP is AdamW plus a projection that acts only where a gradient is nearly orthogonal
+    # to its weight (Heo et al., 2021)
+    "adamp-AdamP": ["--optimizer", "adamp:AdamP", "--algorithm", "adamw"],
+    "torch_optimizer-AdamP": ["--optimizer", "torch_optimizer:AdamP", "--algorithm", "adamw"],
+    "pytorch_optimizer-AdamP": ["--optimizer", "pytorch_optimizer:AdamP", "--algorithm", "adamw"],
+    # torch.compile'd steps (a rebuild per drawn shape): float32, 5 examples, 10 s a check
+    "heavyball-AdamW": [
+        *["--optimizer", "heavyball:AdamW", "--algorithm", "adamw"],
+        *["--examples", "5", "--dtype", "float32", "--budget", "10"],
+    ],
+    "heavyball-NAdam": [
+        *["--optimizer", "heavyball:NAdam", "--algorithm", "nadam"],
+        *["--examples", "5", "--dtype", "float32", "--budget", "10"],
     ],
     # Third-party dropouts.
     "dropblock-DropBlock2D": [  # block_size: a constructor argument

@@ -113,7 +113,9 @@ class Report:
             "",
             f"Implementations: {names}. torch {torch.__version__}, Python "
             f"{platform.python_version()}, {s.get('examples')} examples per check, "
-            f"seed {s.get('seed')}, devices {', '.join(s.get('devices', []))}.",
+            f"seed {s.get('seed')}, devices {', '.join(s.get('devices', []))}"
+            + (f", a budget of {s['budget']:g} s a check" if s.get("budget") else "")
+            + ".",
             "",
             f"**{'All applicable checks hold' if self.ok else 'Some checks FAIL'}**: "
             f"{self.summary()}.",
@@ -232,6 +234,7 @@ def index(reports: list[tuple[str, dict[str, Any]]]) -> str:
             if impl.get("inplace"):
                 declared.append("in-place")
             if "weight_decay" in impl:
+                declared.append(impl.get("algorithm", "sgd"))
                 declared.append(f"{impl['weight_decay']} decay")
             declared += ["bitwise"] if impl.get("bitwise") else []
             rows.append(

@@ -49,7 +49,7 @@ def step(theta: B, g: B, state: dict[str, Any], h: Adaptive, t: int, un: Units) 
 
 
 _NEUTRAL = {"weight_decay": 0.0, "amsgrad": False, "maximize": False}
-_PROBES = {
+_PROBES: dict[str, dict[str, Any]] = {
     "weight_decay": {"weight_decay": 0.1},
     "amsgrad": {"amsgrad": True},
     "maximize": {"maximize": True},

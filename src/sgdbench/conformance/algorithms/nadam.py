@@ -27,7 +27,7 @@ __all__ = ["NADAM", "mu", "step"]
 
 def mu(h: Adaptive, t: int) -> float:
     """μ_t = β₁(1 − ½·0.96^{tψ}): NAdam's momentum schedule."""
-    return h.betas[0] * (1.0 - 0.5 * 0.96 ** (t * h.momentum_decay))
+    return float(h.betas[0] * (1.0 - 0.5 * 0.96 ** (t * h.momentum_decay)))
 
 
 def step(theta: B, g: B, state: dict[str, Any], h: Adaptive, t: int, un: Units) -> B:

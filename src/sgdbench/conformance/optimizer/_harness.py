@@ -79,7 +79,7 @@ def expect(
     dtype: Any,
 ) -> list[Step]:
     """The declared algorithm's float64 oracle with its rounding bound (``trajectory``)."""
-    return impl.algo.trajectory(theta0, grads, hyper, dtype)  # type: ignore[no-any-return]
+    return impl.algo.trajectory(theta0, grads, hyper, dtype)
 
 
 shapes = st.lists(st.lists(st.integers(1, 3), min_size=1, max_size=2), min_size=1, max_size=3)
@@ -148,8 +148,9 @@ def oracle_hyper(impl: OptimizerUnderTest, kwargs: dict[str, Any]) -> Any:
     """What the oracle runs: the hyper-parameters passed, else the implementation's own
     (neutral) defaults; for an adaptive algorithm, betas, eps and NAdam's momentum_decay the
     implementation was not given are its own defaults (param_groups, else the signature)."""
-    cls = impl.algo.hyper
-    fields = {k: v for k, v in kwargs.items() if k in cls.__dataclass_fields__ and k != "decoupled"}
+    cls: Any = impl.algo.hyper
+    known = cls.__dataclass_fields__
+    fields = {k: v for k, v in kwargs.items() if k in known and k != "decoupled"}
     if cls is Adaptive:
         for name in ("betas", "eps", "momentum_decay"):
             if name not in fields and name in impl.algo.names:
@@ -452,7 +453,7 @@ def switches(impl: OptimizerUnderTest, case: Case) -> list[dict[str, Any]]:
     have, must = features(impl), required(impl)
     out = []
     if adaptive(impl):
-        base = {k: case[k] for k in ("lr", "betas", "eps") if k in case}
+        base: dict[str, Any] = {k: case[k] for k in ("lr", "betas", "eps") if k in case}
         if "eps" not in impl.algo.needs:
             base.pop("eps", None)
         for ams, decay, maxi in itertools.product([False, True], repeat=3):
@@ -460,11 +461,11 @@ def switches(impl: OptimizerUnderTest, case: Case) -> list[dict[str, Any]]:
                 continue
             if (decay and "weight_decay" not in have) or ("weight_decay" in must and not decay):
                 continue
-            kw = dict(base)
-            kw.update({"amsgrad": True} if ams else {})
-            kw.update({"weight_decay": case["weight_decay"]} if decay else {})
-            kw.update({"maximize": True} if maxi else {})
-            out.append(kw)
+            on: dict[str, Any] = dict(base)
+            on.update({"amsgrad": True} if ams else {})
+            on.update({"weight_decay": case["weight_decay"]} if decay else {})
+            on.update({"maximize": True} if maxi else {})
+            out.append(on)
         return out
     for mom, nest, decay, maxi in itertools.product([False, True], repeat=4):
         if (mom and "momentum" not in have) or (nest and ("nesterov" not in have or not mom)):

@@ -191,9 +191,9 @@ def _invalid_cases(impl: OptimizerUnderTest, case: Case) -> list[tuple[str, dict
     have, lr, neg = features(impl), case["lr"], case["negative"]
     out: list[tuple[str, dict[str, Any]]] = [(f"lr={neg!r}", {"lr": neg})]
     if adaptive(impl):  # torch/optim/adam.py __init__: eps < 0, a β outside [0, 1)
-        bad = [(neg, 0.99), (0.9, neg), (0.9, 1.5)]
-        bad += [(1.0, 0.99)] if impl.algo.reference is not None else []  # Lion: β₁ = 1 allowed
-        for b in bad:
+        betas = [(neg, 0.99), (0.9, neg), (0.9, 1.5)]
+        betas += [(1.0, 0.99)] if impl.algo.reference is not None else []  # Lion: β₁ = 1 allowed
+        for b in betas:
             out.append((f"betas={b!r}", {"lr": lr, "betas": b}))
         if "eps" in impl.algo.needs:
             out.append((f"eps={neg!r}", {"lr": lr, "eps": neg}))
