@@ -246,4 +246,6 @@ def test_correct_adaptive_written_unlike_torch_passes(cls: type[Any]) -> None:
     assert report.ok, [f"{r.id}: {r.message}" for r in report.failures]
     facts = {r.check for r in report.results if r.status == "fails" and r.fact_only}
     other = "coupled" if cls.algorithm in ("adamw", "lion") else "decoupled"
-    assert facts == {f"optimizer.weight_decay_{other}"}
+    # one signature for all five: Adam's defaults, so AdamW's, NAdam's, Lion's differ (a fact)
+    assert f"optimizer.weight_decay_{other}" in facts
+    assert facts <= {f"optimizer.weight_decay_{other}", "optimizer.defaults"}

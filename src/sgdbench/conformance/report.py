@@ -184,6 +184,8 @@ def fact_note(check: str) -> str:
         return "not the declared weight-decay form"
     if check == "dropout.inplace":
         return "not declared in-place"
+    if check == "optimizer.defaults":
+        return "the defaults an Optim(params) call gets"
     if check.startswith("dropout.structure_"):
         return "not the declared mask structure"
     return "not declared"

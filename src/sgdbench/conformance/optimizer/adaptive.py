@@ -224,3 +224,70 @@ def step_state(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
     expected = expect(impl, theta0, grads, [oracle_hyper(impl, kwargs)] * len(theta0),
                       variant.torch_dtype)  # fmt: skip
     assert_follows("the update with each parameter's own step count", trace, expected, call)
+
+
+# The documented defaults a user who writes ``Optim(params)`` gets: torch's for its classes,
+# the paper's (and lion-pytorch's) for Lion.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
+    "adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2},
+    "nadam": {
+        "lr": 2e-3,
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "momentum_decay": 4e-3,
+    },  # fmt: skip
+    "radam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
+    "lion": {"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0},
+}
+
+
+def _signature_default(impl: OptimizerUnderTest, name: str) -> Any:
+    """The signature's default (param_groups can not tell: every check passes an lr)."""
+    import inspect
+
+    from sgdbench.conformance._impl import UNKNOWN
+
+    found = impl._parameter(name)
+    if isinstance(found, inspect.Parameter) and found.default is not found.empty:
+        return found.default
+    return UNKNOWN
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    try:
+        return bool(float(a) == float(b))
+    except (TypeError, ValueError):
+        return bool(a == b)
+
+
+@_check(
+    "defaults",
+    "the documented defaults (torch.optim.Adam, AdamW, NAdam, RAdam; Lion's paper): code that "
+    "writes Optim(params) and swaps one implementation for another silently changes "
+    "algorithm where a default differs (bitsandbytes#13: another default weight decay than "
+    "AdamW's); a fact, not a requirement",
+    cases=lambda impl, v: st.just({}),
+    fact_only=lambda impl: True,
+    algorithms=ADAPTIVE,
+)
+def defaults(impl: OptimizerUnderTest, case: Case, variant: Variant) -> None:
+    from sgdbench.conformance._impl import UNKNOWN
+
+    differ = []
+    for name, documented in DEFAULTS[impl.algorithm].items():
+        if name in impl.kwargs:
+            continue  # the user's base configuration sets it
+        got = impl.default(name) if name != "lr" else _signature_default(impl, "lr")
+        if got is UNKNOWN:
+            differ.append(f"{name}: no default (documented {documented!r})")
+        elif not _same_value(got, documented):
+            differ.append(f"{name}={got!r} (documented {documented!r})")
+    if differ:
+        raise AssertionError(
+            f"defaults differ from {impl.algo.title}'s documented ones: {', '.join(differ)} "
+            f"[{impl.name}(params)]"
+        )
