@@ -377,10 +377,9 @@ CONFORMANCE = {
         *["--optimizer", "torch_optimizer:RAdam", "--algorithm", "radam"],
         *["--weight-decay", "decoupled"],
     ],
-    "pytorch_optimizer-QHAdam": [  # QHAdam with ν = (1, 1) is Adam (Ma & Yarats, 2019)
-        *["--optimizer", "pytorch_optimizer:QHAdam", "--algorithm", "adam"],
-        *["--kwargs", '{"nus": [1.0, 1.0]}'],
-    ],
+    # QHAdam with its default ν = (1, 1) is Adam (Ma & Yarats, 2019)
+    "pytorch_optimizer-QHAdam": ["--optimizer", "pytorch_optimizer:QHAdam", "--algorithm", "adam"],
+    "torch_optimizer-QHAdam": ["--optimizer", "torch_optimizer:QHAdam", "--algorithm", "adam"],
     # AdamP is AdamW plus a projection that acts only where a gradient is nearly orthogonal
     # to its weight (Heo et al., 2021)
     "adamp-AdamP": ["--optimizer", "adamp:AdamP", "--algorithm", "adamw"],
