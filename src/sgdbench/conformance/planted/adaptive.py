@@ -16,6 +16,7 @@ __all__ = [
     "BUGGY_ADAPTIVE",
     "CORRECT_ADAPTIVE",
     "AdamAmsgradOfCorrected",
+    "AdamFp32State",
     "AdamBetasAtConstruction",
     "AdamEpsInsideSqrt",
     "AdamGlobalStep",
@@ -166,6 +167,23 @@ class _Adaptive(torch.optim.Optimizer):
         p.sub_(m / denom * (lr / bc1))
         if wd and decoupled and self.bug == "decay after update":
             p.mul_(1 - lr * wd)
+
+
+class AdamFp32State(_Adaptive):
+    """Correct Adam that keeps float32 moments for bfloat16 and float16 parameters and steps
+    them in float32 (as mixed-precision optimizers do): more precise than torch, which keeps
+    the parameter's dtype. It must pass low_precision: the bound is the float64 oracle's."""
+
+    algorithm = "adam"
+
+    def _one(self, p: Tensor, grad: Tensor, group: dict[str, Any], b1: float, b2: float) -> None:
+        if p.dtype not in (torch.bfloat16, torch.float16):
+            super()._one(p, grad, group, b1, b2)
+            return
+        # a float32 master copy of θ, its moments in its own state entry
+        master = self.state[p].setdefault("master", p.detach().float())
+        super()._one(master, grad.float(), group, b1, b2)
+        p.copy_(master)
 
 
 def _planted(name: str, algorithm: str, bug: str, doc: str) -> type[_Adaptive]:
@@ -473,4 +491,4 @@ BUGGY_ADAPTIVE: dict[str, tuple[type[_Adaptive], str, set[str]]] = {
         },
     ),
 }
-CORRECT_ADAPTIVE = [PlainAdam, PlainAdamW, PlainNAdam, PlainRAdam, PlainLion]
+CORRECT_ADAPTIVE = [PlainAdam, PlainAdamW, PlainNAdam, PlainRAdam, PlainLion, AdamFp32State]
