@@ -237,7 +237,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "eps": 1e-8,
         "weight_decay": 0.0,
         "momentum_decay": 4e-3,
-    },  # fmt: skip
+    },
     "radam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
     "lion": {"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0},
 }
