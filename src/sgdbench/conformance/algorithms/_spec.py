@@ -47,8 +47,8 @@ class Algorithm:
     betas and eps); ``neutral``: optional ones and the value that switches each off;
     ``probes``: a working value of each (with what it needs beside it); ``forms``: the
     weight-decay forms it has, the first its own; ``reference``: the torch.optim class whose
-    for-loop path documents it (None: the paper's update); ``live``: the group keys a
-    scheduler changes between steps (lr, and momentum or betas with ``cycle_momentum``).
+    for-loop path documents it (None: the paper's update); ``options``: hyper-parameters it
+    draws where the implementation takes them (NAdam's momentum_decay).
     """
 
     name: str
@@ -61,7 +61,6 @@ class Algorithm:
     probes: Mapping[str, Mapping[str, Any]]
     forms: tuple[str, ...]
     reference: type[torch.optim.Optimizer] | None
-    live: tuple[str, str]
     options: tuple[str, ...] = field(default=())
 
     @property

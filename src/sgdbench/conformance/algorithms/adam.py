@@ -66,7 +66,6 @@ ADAM = Algorithm(
     probes=_PROBES,
     forms=("coupled",),
     reference=torch.optim.Adam,
-    live=("lr", "betas"),
 )
 
 # AdamW is Adam with the decay moved out of the gradient: one switch, the same oracle

@@ -49,5 +49,4 @@ LION = Algorithm(
     probes={"weight_decay": {"weight_decay": 0.1}},
     forms=("decoupled",),
     reference=None,
-    live=("lr", "betas"),
 )

@@ -60,6 +60,5 @@ NADAM = Algorithm(
     probes={"weight_decay": {"weight_decay": 0.1}, "maximize": {"maximize": True}},
     forms=("coupled", "decoupled"),
     reference=torch.optim.NAdam,
-    live=("lr", "betas"),
     options=("momentum_decay",),
 )

@@ -98,5 +98,4 @@ RADAM = Algorithm(
     probes={"weight_decay": {"weight_decay": 0.1}, "maximize": {"maximize": True}},
     forms=("coupled", "decoupled"),
     reference=torch.optim.RAdam,
-    live=("lr", "betas"),
 )

@@ -40,5 +40,4 @@ SGD = Algorithm(
     probes=PROBES,
     forms=("coupled", "decoupled"),
     reference=torch.optim.SGD,
-    live=("lr", "momentum"),
 )
