@@ -34,13 +34,21 @@ def builtin_optimizers() -> list[c.OptimizerUnderTest]:
     fused = c.OptimizerUnderTest(torch.optim.SGD, kwargs={"fused": True})
     if fused.refuses(lr=0.1) is None:  # fused CPU SGD exists from torch 2.4 on
         impls.append(fused)  # not bitwise: it rounds dampened momentum in another order
-    # the Adam family on its for-loop path, each judged by its declared algorithm (the
-    # foreach and fused paths: nox -s conformance, results/conformance/torch-*)
-    for cls, algorithm in ((torch.optim.Adam, "adam"), (torch.optim.AdamW, "adamw"),
-                           (torch.optim.NAdam, "nadam"), (torch.optim.RAdam, "radam")):  # fmt: skip
-        impls.append(
-            c.OptimizerUnderTest(cls, kwargs={"foreach": False}, algorithm=algorithm, bitwise=True)
-        )
+    # the Adam family on every CPU path, each judged by its declared algorithm: bitwise on the
+    # for-loop path (the same class), within the bound on foreach and fused
+    adams = [(torch.optim.Adam, "adam"), (torch.optim.AdamW, "adamw"),
+             (torch.optim.NAdam, "nadam"), (torch.optim.RAdam, "radam")]  # fmt: skip
+    for cls, algorithm in adams:
+        for flag in ("foreach", "fused"):
+            for on in (False, True) if flag == "foreach" else (True,):
+                impl = c.OptimizerUnderTest(
+                    cls,
+                    kwargs={flag: on},
+                    algorithm=algorithm,
+                    bitwise=flag == "foreach" and not on,
+                )
+                if impl.refuses(lr=0.1) is None:  # NAdam and RAdam have no fused path
+                    impls.append(impl)
     return impls
 
 
