@@ -205,3 +205,25 @@ def test_undeclared_mask_structures_are_reported_as_facts() -> None:
         "dropout.structure_sample": ("fails", True),
     }
     assert report.ok
+
+
+def test_pytest_layer_takes_a_declared_algorithm() -> None:
+    """``pytest properties --optimizer … --optimizer-algorithm adamw``: the AdamW checks are
+    the test ids (SGD's momentum check is not one); an unknown algorithm is a usage error."""
+    root = ROOT
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "properties/test_optimizer.py", "-q",
+         "-p", "no:cacheprovider", "-p", "no:xdist", "--optimizer", "torch.optim:AdamW",
+         "--optimizer-algorithm", "adamw", "-k", "update or momentum", "--collect-only"],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "-update-cpu-float32]" in done.stdout
+    assert "-momentum-cpu" not in done.stdout  # SGD's, not AdamW's
+    bad = subprocess.run(
+        [sys.executable, "-m", "pytest", "properties/test_optimizer.py", "-q",
+         "-p", "no:cacheprovider", "-p", "no:xdist", "--optimizer", "torch.optim:AdamW",
+         "--optimizer-algorithm", "adamax", "--collect-only"],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert bad.returncode != 0 and "algorithm must be one of" in bad.stdout + bad.stderr
