@@ -364,6 +364,10 @@ def test_a_users_optimizer_under_ddp(capsys: pytest.CaptureFixture[str]) -> None
             "'adam'",
         ),
         (["--dropout", "torch.nn:Dropout", "--algorithm", "adam"], "--algorithm goes with"),
+        (
+            ["--optimizer", "torch.optim:Adam", "--algorithm", "adam", "--ddp", "2"],
+            "--ddp checks SGD's update only",
+        ),
     ],
 )
 def test_bad_usage_one_line_exit_2_nothing_written(

@@ -167,6 +167,11 @@ def check(args: argparse.Namespace) -> int:
         xfails = c.load_xfails(args.xfails) if args.xfails else []
         if args.ddp is not None and args.device and set(args.device) != {"cpu"}:
             raise c.UsageError("--ddp runs on gloo ranks on the CPU: give no --device with it")
+        if args.ddp is not None and args.optimizer and args.algorithm != "sgd":
+            raise c.UsageError(
+                f"--ddp checks SGD's update only (its bound is linear in the gradient), but "
+                f"--algorithm is {args.algorithm!r}: run without --ddp"
+            )
         if args.out:
             _writable(Path(args.out))
     except c.UsageError as e:

@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sgdbench.conformance import DropoutUnderTest, OptimizerUnderTest, Report, run_checks
+from sgdbench.conformance import (
+    DropoutUnderTest,
+    OptimizerUnderTest,
+    Report,
+    UsageError,
+    run_checks,
+)
 from sgdbench.distributed._group import RankFailed, WorkerGroup, free_port, run_on_ranks
 from sgdbench.distributed.checks import CHECKS as DDP_CHECKS
 from sgdbench.distributed.checks import DDPUnderTest
@@ -47,6 +53,12 @@ def check_ddp(
 
     ``devices`` default to the backend's: cpu for gloo, cuda for NCCL.
     """
+    if optimizer is not None and optimizer.algorithm != "sgd":
+        raise UsageError(
+            f"the ddp.* checks' bound is derived for SGD's update (linear in the gradient); "
+            f"algorithm {optimizer.algorithm!r} is not supported with them yet: give an SGD "
+            "optimizer, or run the other checks without --ddp"
+        )
     run.setdefault("devices", ["cuda" if backend == "nccl" else "cpu"])
     with WorkerGroup(world_size, backend=backend, timeout=timeout) as group:
         under_test: dict[str, Any] = {"optimizer": optimizer, "dropout": dropout}
